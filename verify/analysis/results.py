@@ -1,0 +1,151 @@
+"""Result objects with fixed statuses (DESIGN.md, habit 6).
+
+A solver's ``unknown`` or a timeout is :attr:`Status.UNKNOWN`, never a verdict. Witnesses and
+counterexamples stored here have been re-run by the exact evaluator before the result was made.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from enum import Enum
+from fractions import Fraction
+from typing import Any
+
+from ..domain import Box, RealSpace
+from ..numbers import to_text
+
+__all__ = ["Status", "ExactnessResult", "ErrorResult", "Deadline", "EXIT_CODES"]
+
+
+class Status(str, Enum):
+    PROVED = "PROVED"
+    REFUTED = "REFUTED"
+    UNKNOWN = "UNKNOWN"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+# CLI exit codes: 0 ok/proved, 1 refuted, 2 bad input or usage, 3 unknown/timeout.
+EXIT_CODES = {Status.PROVED: 0, Status.REFUTED: 1, Status.UNKNOWN: 3}
+
+
+def _vec(x) -> list[str] | None:
+    return None if x is None else [to_text(v) for v in x]
+
+
+def _num(v) -> str | None:
+    return None if v is None else to_text(v)
+
+
+@dataclass
+class ExactnessResult:
+    """Outcome of ``N == reference`` on a domain.
+
+    For REFUTED, ``counterexample`` is an exact rational point where the exact evaluator found
+    ``network_value != reference_value`` on output ``output_index``.
+    """
+
+    status: Status
+    domain: Box | RealSpace
+    seconds: float
+    counterexample: tuple[Fraction, ...] | None = None
+    output_index: int | None = None
+    network_value: Fraction | None = None
+    reference_value: Fraction | None = None
+    reason: str = ""
+    backend: str = "z3"
+    query: str = "exact"
+
+    def __bool__(self) -> bool:
+        return self.status is Status.PROVED
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "query": self.query,
+            "status": self.status.value,
+            "domain": self.domain.to_json(),
+            "counterexample": _vec(self.counterexample),
+            "output_index": self.output_index,
+            "network_value": _num(self.network_value),
+            "reference_value": _num(self.reference_value),
+            "seconds": round(self.seconds, 6),
+            "backend": self.backend,
+            "reason": self.reason,
+        }
+
+
+@dataclass
+class ErrorResult:
+    """Exact worst-case errors of a network against max on a box.
+
+    ``sup_over`` = sup (N - max), ``sup_under`` = sup (max - N), ``sup_abs`` the larger. Each comes with
+    a witness in the box at which the exact evaluator attains it. With status UNKNOWN (a timeout),
+    the values are the best lower bounds found (still attained at their witnesses) and
+    ``upper_over`` / ``upper_under`` hold sound upper bounds.
+    """
+
+    status: Status
+    domain: Box
+    seconds: float
+    sup_over: Fraction
+    sup_under: Fraction
+    witness_over: tuple[Fraction, ...]
+    witness_under: tuple[Fraction, ...]
+    output_over: int = 0
+    output_under: int = 0
+    upper_over: Fraction | None = None
+    upper_under: Fraction | None = None
+    reason: str = ""
+    backend: str = "z3"
+    stats: dict = field(default_factory=dict)
+
+    @property
+    def sup_abs(self) -> Fraction:
+        return max(self.sup_over, self.sup_under)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "query": "error",
+            "status": self.status.value,
+            "domain": self.domain.to_json(),
+            "sup_over": to_text(self.sup_over),
+            "sup_under": to_text(self.sup_under),
+            "sup_abs": to_text(self.sup_abs),
+            "witness_over": _vec(self.witness_over),
+            "witness_under": _vec(self.witness_under),
+            "output_over": self.output_over,
+            "output_under": self.output_under,
+            "upper_over": _num(self.upper_over),
+            "upper_under": _num(self.upper_under),
+            "seconds": round(self.seconds, 6),
+            "backend": self.backend,
+            "reason": self.reason,
+            "stats": self.stats,
+        }
+
+
+class Deadline:
+    """Wall-clock budget shared by the solver calls of one query (``None``: unlimited)."""
+
+    def __init__(self, seconds: float | None):
+        self.start = time.monotonic()
+        self.seconds = seconds
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.start
+
+    def remaining(self) -> float | None:
+        if self.seconds is None:
+            return None
+        return max(0.0, self.seconds - self.elapsed())
+
+    def expired(self) -> bool:
+        r = self.remaining()
+        return r is not None and r <= 0
+
+    def z3_ms(self) -> int | None:
+        """Milliseconds for z3's ``timeout`` parameter (at least 1), or ``None`` if unlimited."""
+        r = self.remaining()
+        return None if r is None else max(1, int(r * 1000))

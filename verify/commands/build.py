@@ -1,0 +1,54 @@
+"""``verify build``: write a construction as a network file."""
+
+from __future__ import annotations
+
+from ..constructions import max_chain, max_tree, mean_network, pool2d, truncated_tree
+from ..constructions.gadgets import GADGETS
+from ..errors import VerifyError
+from ..io.json_format import dumps_network
+from .common import write_output
+
+KINDS = ("max-tree", "max-chain", "mean", "truncated-tree", "pool2d")
+
+
+def register(sub) -> None:
+    p = sub.add_parser("build", help="build a construction and write it as JSON",
+                       description="Build an exact max-pooling network or an approximation and write it as JSON.")
+    p.add_argument("kind", choices=KINDS)
+    p.add_argument("--d", type=int, help="number of inputs (max-tree, max-chain, mean, truncated-tree)")
+    p.add_argument("--gadget", choices=GADGETS, default="A", help="pairwise-max gadget (default A)")
+    p.add_argument("--level", type=int, help="truncated-tree: exact max inside groups of 2^LEVEL inputs")
+    p.add_argument("--kernel", type=int, help="pool2d: window size k (k x k)")
+    p.add_argument("--stride", type=int, help="pool2d: stride (default: the kernel size)")
+    p.add_argument("--height", type=int, help="pool2d: input height")
+    p.add_argument("--width", type=int, help="pool2d: input width")
+    p.add_argument("-o", "--output", required=True, metavar="FILE", help="where to write the network")
+    p.set_defaults(func=run)
+
+
+def _need(args, *names) -> None:
+    missing = [f"--{n}" for n in names if getattr(args, n) is None]
+    if missing:
+        raise VerifyError(f"build {args.kind} needs {', '.join(missing)}")
+
+
+def run(args) -> int:
+    if args.kind == "max-tree":
+        _need(args, "d")
+        net = max_tree(args.d, args.gadget)
+    elif args.kind == "max-chain":
+        _need(args, "d")
+        net = max_chain(args.d, args.gadget)
+    elif args.kind == "mean":
+        _need(args, "d")
+        net = mean_network(args.d)
+    elif args.kind == "truncated-tree":
+        _need(args, "d", "level")
+        net = truncated_tree(args.d, args.level, args.gadget)
+    else:
+        _need(args, "kernel", "height", "width")
+        net = pool2d(args.height, args.width, args.kernel, args.stride or args.kernel, args.gadget)
+    write_output(args.output, dumps_network(net) + "\n")
+    print(f"wrote {args.output}: {net.name}, {net.n_inputs} inputs, {net.n_outputs} outputs, "
+          f"{net.hidden_layers} hidden layers, {net.n_relus} ReLUs")
+    return 0

@@ -1,0 +1,353 @@
+"""The JSON network formats.
+
+``relu-net/1`` (fully connected layers)::
+
+    {"format": "relu-net/1", "inputs": D,
+     "layers": [{"weights": [[...], ...], "bias": [...], "activation": "relu" | "linear"}, ...],
+     "windows": [[i, ...], ...]}          # optional: per output, the inputs it should be the max of
+
+The last layer is linear. Every number may be a JSON number, a decimal string or a fraction string
+``"p/q"``; all are read exactly from their text (``0.1`` is 1/10). ``bias`` may be omitted (zero).
+
+``relu-graph/1`` (any DAG of the IR, for skip connections and ``max`` nodes)::
+
+    {"format": "relu-graph/1", "inputs": D,
+     "nodes": [{"id": "a1", "op": "affine", "in": [["x0", "1"], ["x1", "-1"]], "bias": "0"},
+               {"id": "r1", "op": "relu", "in": "a1"},
+               {"id": "m1", "op": "max", "in": ["a1", "r1"]}, ...],
+     "outputs": ["m1", ...], "windows": [[...], ...]}
+
+Inputs are the implicit ids ``x0 .. x{D-1}``; every node reads only inputs and nodes listed before it.
+The writer uses ``relu-net/1`` whenever the graph is layered, ``relu-graph/1`` otherwise.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+
+from ..errors import GraphError, NetworkFormatError
+from ..ir.graph import Network
+from ..ir.layers import Layer, from_layers, to_layers
+from ..ir.ops import Op
+from ..numbers import parse_rational, to_text
+from .files import atomic_write_text
+
+__all__ = [
+    "LAYERED_FORMAT",
+    "GRAPH_FORMAT",
+    "load_network",
+    "loads_network",
+    "network_from_mapping",
+    "network_to_mapping",
+    "dumps_network",
+    "save_network",
+    "network_hash",
+    "MAX_INPUTS",
+]
+
+LAYERED_FORMAT = "relu-net/1"
+GRAPH_FORMAT = "relu-graph/1"
+MAX_INPUTS = 1_000_000
+MAX_FILE_BYTES = 2_000_000_000
+
+
+class _Reject(ValueError):
+    pass
+
+
+def _reject_constant(name: str):
+    raise _Reject(f"{name} is not allowed (only finite numbers)")
+
+
+def _parse_float_text(text: str) -> Fraction:
+    try:
+        return parse_rational(text)
+    except ValueError as exc:
+        raise _Reject(str(exc)) from None
+
+
+def _json_load(text: str, source: str | None) -> Any:
+    try:
+        return json.loads(text, parse_float=_parse_float_text, parse_constant=_reject_constant)
+    except _Reject as exc:
+        raise NetworkFormatError(str(exc), source=source) from None
+    except json.JSONDecodeError as exc:
+        raise NetworkFormatError(f"not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})", source=source) from None
+    except RecursionError:
+        raise NetworkFormatError("JSON nested too deeply", source=source) from None
+
+
+def _number(value: Any, where: str) -> Fraction:
+    try:
+        return parse_rational(value)
+    except ValueError as exc:
+        raise NetworkFormatError(str(exc), where=where) from None
+
+
+def _count(value: Any, what: str, minimum: int, maximum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise NetworkFormatError(f"{what} must be an integer, got {value!r}")
+    if not minimum <= value <= maximum:
+        raise NetworkFormatError(f"{what} must be between {minimum} and {maximum}, got {value}")
+    return value
+
+
+def _windows(data: dict, n_inputs: int):
+    if "windows" not in data or data["windows"] is None:
+        return None
+    windows = data["windows"]
+    if not isinstance(windows, list):
+        raise NetworkFormatError("windows must be a list of lists of input indices")
+    out = []
+    for k, w in enumerate(windows):
+        if not isinstance(w, list) or not w:
+            raise NetworkFormatError("must be a non-empty list of input indices", where=f"window {k + 1}")
+        for j in w:
+            if isinstance(j, bool) or not isinstance(j, int) or not 0 <= j < n_inputs:
+                raise NetworkFormatError(f"invalid input index {j!r} (inputs are 0..{n_inputs - 1})", where=f"window {k + 1}")
+        out.append(tuple(w))
+    return out
+
+
+def network_from_mapping(data: Any, source: str | None = None) -> Network:
+    """Build a validated :class:`Network` from a parsed JSON mapping of either format."""
+    try:
+        return _from_mapping(data)
+    except NetworkFormatError as exc:
+        raise exc.located(source) if source else exc
+    except GraphError as exc:
+        raise NetworkFormatError(str(exc), source=source) from None
+
+
+def _from_mapping(data: Any) -> Network:
+    if not isinstance(data, dict):
+        raise NetworkFormatError("top level must be a JSON object")
+    fmt = data.get("format")
+    if fmt == LAYERED_FORMAT:
+        return _layered_from_mapping(data)
+    if fmt == GRAPH_FORMAT:
+        return _graph_from_mapping(data)
+    raise NetworkFormatError(f"unknown format tag {fmt!r} (expected {LAYERED_FORMAT!r} or {GRAPH_FORMAT!r})")
+
+
+def _layered_from_mapping(data: dict) -> Network:
+    n_inputs = _count(data.get("inputs"), "inputs", 1, MAX_INPUTS)
+    raw_layers = data.get("layers")
+    if not isinstance(raw_layers, list) or not raw_layers:
+        raise NetworkFormatError("layers must be a non-empty list")
+    layers = []
+    width = n_inputs
+    for l, raw in enumerate(raw_layers, start=1):
+        where = f"layer {l}"
+        if not isinstance(raw, dict):
+            raise NetworkFormatError("must be an object", where=where)
+        unknown = set(raw) - {"weights", "bias", "activation"}
+        if unknown:
+            raise NetworkFormatError(f"unknown key(s) {sorted(unknown)}", where=where)
+        act = raw.get("activation")
+        if act not in ("relu", "linear"):
+            raise NetworkFormatError(f"activation must be 'relu' or 'linear', got {act!r}", where=where)
+        rows = raw.get("weights")
+        if not isinstance(rows, list) or not rows:
+            raise NetworkFormatError("weights must be a non-empty list of rows", where=where)
+        weights = []
+        for r, row in enumerate(rows, start=1):
+            rwhere = f"layer {l}, row {r}"
+            if not isinstance(row, list):
+                raise NetworkFormatError("must be a list of numbers", where=rwhere)
+            if len(row) != width:
+                raise NetworkFormatError(f"has {len(row)} weights, expected {width} (the width of the previous layer)", where=rwhere)
+            weights.append(tuple(_number(v, f"{rwhere}, column {c}") for c, v in enumerate(row, start=1)))
+        bias = raw.get("bias")
+        if bias is None:
+            bias = (Fraction(0),) * len(weights)
+        else:
+            if not isinstance(bias, list) or len(bias) != len(weights):
+                n = len(bias) if isinstance(bias, list) else "no list of"
+                raise NetworkFormatError(f"bias has {n} entries, expected {len(weights)}", where=where)
+            bias = tuple(_number(v, f"layer {l}, bias {r}") for r, v in enumerate(bias, start=1))
+        layers.append(Layer(tuple(weights), bias, act))
+        width = len(weights)
+    if layers[-1].activation != "linear":
+        raise NetworkFormatError("the last layer must be linear", where=f"layer {len(layers)}")
+    unknown = set(data) - {"format", "inputs", "layers", "windows", "name", "comment"}
+    if unknown:
+        raise NetworkFormatError(f"unknown top-level key(s) {sorted(unknown)}")
+    windows = _windows(data, n_inputs)
+    if windows is not None and len(windows) != width:
+        raise NetworkFormatError(f"{len(windows)} windows for {width} outputs")
+    return from_layers(n_inputs, layers, windows=windows, name=str(data.get("name", "")))
+
+
+def _graph_from_mapping(data: dict) -> Network:
+    n_inputs = _count(data.get("inputs"), "inputs", 1, MAX_INPUTS)
+    raw_nodes = data.get("nodes")
+    if not isinstance(raw_nodes, list):
+        raise NetworkFormatError("nodes must be a list")
+    g = nx.DiGraph()
+    inputs = [f"x{i}" for i in range(n_inputs)]
+    for i, n in enumerate(inputs):
+        g.add_node(n, op=Op.INPUT, index=i)
+
+    def ref(value, where):
+        if not isinstance(value, str) or value not in g:
+            raise NetworkFormatError(f"refers to unknown or later node {value!r}", where=where)
+        return value
+
+    for k, raw in enumerate(raw_nodes, start=1):
+        where = f"node {k}"
+        if not isinstance(raw, dict):
+            raise NetworkFormatError("must be an object", where=where)
+        nid = raw.get("id")
+        if not isinstance(nid, str) or not nid:
+            raise NetworkFormatError("id must be a non-empty string", where=where)
+        where = f"node {k} ({nid})"
+        if nid in g:
+            raise NetworkFormatError("duplicate id", where=where)
+        op = raw.get("op")
+        if op == "affine":
+            terms = raw.get("in", [])
+            if not isinstance(terms, list):
+                raise NetworkFormatError("'in' of an affine node must be a list of [id, weight] pairs", where=where)
+            bias = _number(raw.get("bias", 0), f"{where}, bias")
+            parsed = []
+            for t, term in enumerate(terms, start=1):
+                if not isinstance(term, list) or len(term) != 2:
+                    raise NetworkFormatError("must be an [id, weight] pair", where=f"{where}, term {t}")
+                parsed.append((ref(term[0], f"{where}, term {t}"), _number(term[1], f"{where}, term {t}")))
+            g.add_node(nid, op=Op.AFFINE, bias=bias)
+            for src, w in parsed:
+                if g.has_edge(src, nid):
+                    raise NetworkFormatError(f"reads {src!r} twice", where=where)
+                if w != 0:
+                    g.add_edge(src, nid, weight=w)
+        elif op == "relu":
+            src = ref(raw.get("in"), where)
+            g.add_node(nid, op=Op.RELU)
+            g.add_edge(src, nid)
+        elif op == "max":
+            srcs = raw.get("in")
+            if not isinstance(srcs, list) or not srcs:
+                raise NetworkFormatError("'in' of a max node must be a non-empty list of ids", where=where)
+            srcs = [ref(s, where) for s in srcs]
+            if len(set(srcs)) != len(srcs):
+                raise NetworkFormatError("a max node reads the same node twice", where=where)
+            g.add_node(nid, op=Op.MAX)
+            for s in srcs:
+                g.add_edge(s, nid)
+        else:
+            raise NetworkFormatError(f"unknown op {op!r} (expected affine, relu or max)", where=where)
+    outs = data.get("outputs")
+    if not isinstance(outs, list) or not outs:
+        raise NetworkFormatError("outputs must be a non-empty list of node ids")
+    outputs = []
+    for i, src in enumerate(outs):
+        src = ref(src, f"output {i + 1}")
+        g.add_node(f"y{i}", op=Op.OUTPUT, index=i)
+        if f"y{i}" == src:
+            raise NetworkFormatError("output ids y0, y1, ... are reserved", where=f"output {i + 1}")
+        g.add_edge(src, f"y{i}")
+        outputs.append(f"y{i}")
+    unknown = set(data) - {"format", "inputs", "nodes", "outputs", "windows", "name", "comment"}
+    if unknown:
+        raise NetworkFormatError(f"unknown top-level key(s) {sorted(unknown)}")
+    return Network(g, inputs, outputs, windows=_windows(data, n_inputs), name=str(data.get("name", "")))
+
+
+def loads_network(text: str, source: str | None = None) -> Network:
+    """Parse a network from JSON text (either format)."""
+    return network_from_mapping(_json_load(text, source), source)
+
+
+def load_network(path: str | os.PathLike) -> Network:
+    """Read a network file; errors name the file and the place in it."""
+    source = str(path)
+    try:
+        size = os.path.getsize(path)
+        if size > MAX_FILE_BYTES:
+            raise NetworkFormatError(f"file is {size} bytes, larger than the limit {MAX_FILE_BYTES}", source=source)
+        with open(path, "rb") as fh:
+            raw = fh.read()
+    except OSError as exc:
+        raise NetworkFormatError(f"cannot read file ({exc.strerror or exc})", source=source) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise NetworkFormatError("not UTF-8 text", source=source) from None
+    return loads_network(text, source)
+
+
+# -- writing ----------------------------------------------------------------------------------------
+def network_to_mapping(net: Network) -> dict:
+    """The JSON mapping of a network: ``relu-net/1`` if it is layered, else ``relu-graph/1``."""
+    layers = to_layers(net)
+    if layers is not None:
+        data: dict = {"format": LAYERED_FORMAT, "inputs": net.n_inputs, "layers": []}
+        for layer in layers:
+            entry = {"weights": [[to_text(w) for w in row] for row in layer.weights]}
+            if any(b != 0 for b in layer.bias):
+                entry["bias"] = [to_text(b) for b in layer.bias]
+            entry["activation"] = layer.activation
+            data["layers"].append(entry)
+    else:
+        data = _graph_mapping(net)
+    if net.has_explicit_windows:
+        data["windows"] = [list(w) for w in net.windows]
+    if net.name:
+        data["name"] = net.name
+    return data
+
+
+def _graph_mapping(net: Network) -> dict:
+    # Renumber nodes so the file is canonical whatever ids the graph used.
+    ids: dict = {n: f"x{net.graph.nodes[n]['index']}" for n in net.inputs}
+    nodes = []
+    counters = {Op.AFFINE: 0, Op.RELU: 0, Op.MAX: 0}
+    prefix = {Op.AFFINE: "a", Op.RELU: "r", Op.MAX: "m"}
+    for n in net.order:
+        op = net.op(n)
+        if op in (Op.INPUT, Op.OUTPUT):
+            continue
+        counters[op] += 1
+        ids[n] = f"{prefix[op]}{counters[op]}"
+        entry: dict = {"id": ids[n], "op": op.value}
+        if op is Op.AFFINE:
+            entry["in"] = [[ids[p], to_text(w)] for p, w in net.affine_terms(n)]
+            if net.bias(n) != 0:
+                entry["bias"] = to_text(net.bias(n))
+        elif op is Op.RELU:
+            entry["in"] = ids[net.single_pred(n)]
+        else:
+            entry["in"] = [ids[p] for p in net.preds(n)]
+        nodes.append(entry)
+    return {
+        "format": GRAPH_FORMAT,
+        "inputs": net.n_inputs,
+        "nodes": nodes,
+        "outputs": [ids[net.single_pred(o)] for o in net.outputs],
+    }
+
+
+def dumps_network(net: Network, indent: int | None = None) -> str:
+    return json.dumps(network_to_mapping(net), indent=indent, separators=None if indent else (",", ":"))
+
+
+def save_network(net: Network, path: str | os.PathLike) -> None:
+    """Write a network file atomically (nothing is left behind if writing fails)."""
+    atomic_write_text(Path(path), dumps_network(net) + "\n")
+
+
+def network_hash(net: Network) -> str:
+    """SHA-256 of the canonical ``relu-graph/1`` text of a network (used by certificates)."""
+    data = _graph_mapping(net)
+    if net.has_explicit_windows:
+        data["windows"] = [list(w) for w in net.windows]
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()

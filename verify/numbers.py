@@ -1,0 +1,82 @@
+"""Exact rational numbers read from text, and their exact text form.
+
+A number in a network file is read from its decimal or fraction text exactly: ``"0.1"`` is 1/10,
+never the nearest binary float. Binary floats (from numpy, torch, ONNX) are converted exactly with
+:func:`from_float`, since every finite float is a dyadic rational.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from fractions import Fraction
+from numbers import Rational
+from typing import Any
+
+__all__ = ["parse_rational", "from_float", "to_text", "to_float", "MAX_EXPONENT"]
+
+# Exponents beyond this are refused: "1e999999999" would otherwise build a gigantic integer.
+MAX_EXPONENT = 400
+
+_DECIMAL = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE]([+-]?\d+))?$")
+_FRACTION = re.compile(r"^[+-]?\d+\s*/\s*[+-]?\d+$")
+
+
+def parse_rational(value: Any) -> Fraction:
+    """Read one number exactly.
+
+    Accepts an ``int``, a :class:`fractions.Fraction` (or any exact ``numbers.Rational``), or a string
+    holding a decimal (``"-0.25"``, ``"1e-3"``) or a fraction (``"3/4"``). Raises ``ValueError`` with a
+    short reason for anything else (booleans, NaN, infinities, ``"1/0"``, binary floats).
+
+    >>> parse_rational("0.1")
+    Fraction(1, 10)
+    >>> parse_rational("-6/4")
+    Fraction(-3, 2)
+    """
+    if isinstance(value, bool):
+        raise ValueError(f"expected a number, got {str(value).lower()}")
+    if isinstance(value, int):
+        return Fraction(value)
+    if isinstance(value, Fraction):
+        return value
+    if isinstance(value, Rational):
+        return Fraction(int(value.numerator), int(value.denominator))
+    if isinstance(value, float):
+        # Binary floats are refused here on purpose: the JSON reader hands decimal text to this
+        # function, so a float can only come from code that should have used from_float().
+        raise ValueError(f"binary float {value!r} given where exact text was expected (use from_float)")
+    if isinstance(value, str):
+        text = value.strip()
+        m = _DECIMAL.match(text)
+        if m:
+            if m.group(1) is not None and abs(int(m.group(1))) > MAX_EXPONENT:
+                raise ValueError(f"exponent too large in {value!r} (limit {MAX_EXPONENT})")
+            return Fraction(text)
+        if _FRACTION.match(text):
+            num, den = (int(p) for p in text.split("/"))
+            if den == 0:
+                raise ValueError(f"zero denominator in {value!r}")
+            return Fraction(num, den)
+        raise ValueError(f"not a number: {value!r}")
+    raise ValueError(f"expected a number, got {type(value).__name__}")
+
+
+def from_float(value: float) -> Fraction:
+    """The exact rational value of a finite binary float (e.g. a float32 weight)."""
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"non-finite value {value!r}")
+    return Fraction(value)
+
+
+def to_text(value: Fraction | int) -> str:
+    """Exact text: ``"3"``, ``"-1/2"``."""
+    value = Fraction(value)
+    if value.denominator == 1:
+        return str(value.numerator)
+    return f"{value.numerator}/{value.denominator}"
+
+
+def to_float(value: Fraction | int) -> float:
+    return float(value)
