@@ -11,10 +11,14 @@ import time
 
 from ..backends.evaluator import evaluate
 from ..backends.intervals import interval_bounds, relu_phases
-from ..backends.z3_backend import Z3Lowering, domain_constraints, from_z3, z3
+from ..backends.z3_backend import Z3Lowering, domain_constraints, fresh_reals, from_z3, z3
 from ..domain import Box, RealSpace
 from ..errors import VerifyError
 from ..ir.graph import Network
+from ..ir.ops import Op
+import networkx as nx
+
+from ..bounds.depth import check_depth_consistency
 from .reference import reference_network
 from .results import Deadline, ExactnessResult, Status
 
@@ -38,7 +42,7 @@ def check_equivalent(net1: Network, net2: Network, domain: Box | RealSpace | Non
         )
     domain = _check_domain(net1, domain)
     deadline = Deadline(timeout)
-    xs = [z3.Real(f"x{i}") for i in range(net1.n_inputs)]
+    xs = fresh_reals(net1.n_inputs)
     low = []
     for k, net in enumerate((net1, net2)):
         phases = bounds = None
@@ -51,7 +55,7 @@ def check_equivalent(net1: Network, net2: Network, domain: Box | RealSpace | Non
         if deadline.expired():
             return ExactnessResult(Status.UNKNOWN, domain, deadline.elapsed(), output_index=o,
                                    reason=f"timeout before output {o} was decided", query=query)
-        solver = z3.Solver()
+        solver = z3.Solver(ctx=xs[0].ctx)
         ms = deadline.z3_ms()
         if ms is not None:
             solver.set("timeout", ms)
@@ -86,4 +90,11 @@ def check_exact(net: Network, domain: Box | RealSpace | None = None, *, timeout:
     >>> check_exact(max_tree(5, gadget="B")).status
     <Status.PROVED: 'PROVED'>
     """
-    return check_equivalent(net, reference_network(net), domain, timeout=timeout, query="exact")
+    result = check_equivalent(net, reference_network(net), domain, timeout=timeout, query="exact")
+    if result.status is Status.PROVED and isinstance(result.domain, RealSpace):
+        # A proof below a published depth lower bound would be a toolkit bug: fail loudly.
+        for output, window in zip(net.outputs, net.windows):
+            ancestors = nx.ancestors(net.graph, output)
+            weights = [w for n in ancestors if net.op(n) is Op.AFFINE for w in [net.bias(n)] + [w for _, w in net.affine_terms(n)]]
+            check_depth_consistency(net.relu_level[output], weights, len(window))
+    return result

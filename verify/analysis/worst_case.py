@@ -24,7 +24,7 @@ import numpy as np
 
 from ..backends.evaluator import evaluate, evaluate_batch, evaluate_nodes
 from ..backends.intervals import interval_bounds, relu_phases
-from ..backends.z3_backend import Z3Lowering, domain_constraints, from_z3, rational, z3
+from ..backends.z3_backend import Z3Lowering, domain_constraints, fresh_reals, from_z3, rational, z3
 from ..domain import Box
 from ..errors import DomainError, VerifyError
 from ..ir.graph import Network
@@ -86,7 +86,7 @@ def sup_difference(f: Network, g: Network, box: Box, *, deadline: Deadline | Non
 
     fb, gb = interval_bounds(f, box), interval_bounds(g, box)
     upper = max(fb[f.outputs[o]][1] - gb[g.outputs[o]][0] for o in range(f.n_outputs))
-    xs = [z3.Real(f"x{i}") for i in range(box.dim)]
+    xs = fresh_reals(box.dim)
     lf = Z3Lowering(f, xs, prefix="f", phases=relu_phases(f, fb), bounds=fb)
     lg = Z3Lowering(g, xs, prefix="g", phases=relu_phases(g, gb), bounds=gb)
     base = domain_constraints(xs, box) + lf.side + lg.side
@@ -94,7 +94,7 @@ def sup_difference(f: Network, g: Network, box: Box, *, deadline: Deadline | Non
     for o in range(f.n_outputs):
         if fb[f.outputs[o]][1] - gb[g.outputs[o]][0] <= best_val:
             continue  # interval bounds already show this output cannot beat the best value
-        solver = z3.Solver()
+        solver = z3.Solver(ctx=xs[0].ctx)
         solver.add(base)
         diff = lf.outputs[o] - lg.outputs[o]
         while True:
@@ -104,7 +104,7 @@ def sup_difference(f: Network, g: Network, box: Box, *, deadline: Deadline | Non
             if ms is not None:
                 solver.set("timeout", ms)
             solver.push()
-            solver.add(diff > rational(best_val))
+            solver.add(diff > rational(best_val, xs[0].ctx))
             answer = solver.check()
             stats["rounds"] += 1
             if answer == z3.unsat:
@@ -134,7 +134,7 @@ def _region_lp(f: Network, g: Network, o: int, point, xs, box: Box, deadline: De
     """The best point of ``f_o - g_o`` on the closed activation region of ``point`` (z3 exact LP)."""
     lf = Z3Lowering(f, xs, prefix="fp", pattern=activation_pattern(f, point))
     lg = Z3Lowering(g, xs, prefix="gp", pattern=activation_pattern(g, point))
-    opt = z3.Optimize()
+    opt = z3.Optimize(ctx=xs[0].ctx)
     ms = deadline.z3_ms()
     if ms is not None:
         opt.set("timeout", ms)

@@ -18,7 +18,7 @@ from ..errors import MissingExtraError
 from ..ir.graph import Network
 from ..ir.ops import Op
 
-__all__ = ["z3", "rational", "from_z3", "Z3Lowering", "domain_constraints", "max_expr"]
+__all__ = ["z3", "rational", "fresh_reals", "from_z3", "Z3Lowering", "domain_constraints", "max_expr"]
 
 
 def _import_z3():
@@ -37,10 +37,20 @@ class _LazyZ3:
 z3 = _LazyZ3()
 
 
-def rational(value: Fraction | int):
-    """An exact z3 rational constant."""
+def rational(value: Fraction | int, ctx=None):
+    """An exact z3 rational constant (in ``ctx``, default z3's main context)."""
     value = Fraction(value)
-    return z3.RealVal(f"{value.numerator}/{value.denominator}")
+    return z3.RealVal(f"{value.numerator}/{value.denominator}", ctx)
+
+
+def fresh_reals(n: int, prefix: str = "x"):
+    """``n`` real variables in a new z3 context.
+
+    Every query uses its own context, so its answers (models, witnesses) do not depend on what other
+    queries ran before it in the same process: the same input gives the same output on every run.
+    """
+    ctx = z3.Context()
+    return [z3.Real(f"{prefix}{i}", ctx) for i in range(n)]
 
 
 def from_z3(value) -> Fraction:
@@ -57,8 +67,8 @@ def domain_constraints(xs: Sequence, domain: Box | RealSpace) -> list:
         return []
     out = []
     for x, lo, hi in zip(xs, domain.lo, domain.hi):
-        out.append(x >= rational(lo))
-        out.append(x <= rational(hi))
+        out.append(x >= rational(lo, x.ctx))
+        out.append(x <= rational(hi, x.ctx))
     return out
 
 
@@ -66,7 +76,7 @@ def max_expr(values: Sequence, name: str, side: list):
     """A fresh variable equal to ``max(values)`` (constraints appended to ``side``)."""
     if len(values) == 1:
         return values[0]
-    m = z3.Real(name)
+    m = z3.Real(name, values[0].ctx)
     side.extend(m >= v for v in values)
     side.append(z3.Or([m == v for v in values]))
     return m
@@ -100,6 +110,7 @@ class Z3Lowering:
         self.bounds = bounds
         self.side: list = []
         self.values: dict = {}
+        self.ctx = self.xs[0].ctx if self.xs else None
         for node in net.order:
             self.values[node] = getattr(self, self.HANDLERS[net.op(node)])(node)
 
@@ -123,10 +134,10 @@ class Z3Lowering:
         terms = []
         for p, w in self.net.affine_terms(node):
             v = self.values[p]
-            terms.append(v if w == 1 else (-v if w == -1 else rational(w) * v))
+            terms.append(v if w == 1 else (-v if w == -1 else rational(w, self.ctx) * v))
         b = self.net.bias(node)
         if b != 0 or not terms:
-            terms.append(rational(b))
+            terms.append(rational(b, self.ctx))
         return terms[0] if len(terms) == 1 else z3.Sum(terms)
 
     def _relu(self, node):
@@ -137,17 +148,17 @@ class Z3Lowering:
                 self.side.append(p >= 0)
                 return p
             self.side.append(p <= 0)
-            return rational(0)
+            return rational(0, self.ctx)
         phase = self.phases.get(node, "unstable")
         if phase == "active":
             return p
         if phase == "inactive":
-            return rational(0)
+            return rational(0, self.ctx)
         if self.bounds is not None and pre_node in self.bounds:
             lo, hi = self.bounds[pre_node]
-            self.side.append(p >= rational(lo))
-            self.side.append(p <= rational(hi))
-        return z3.If(p > 0, p, rational(0))
+            self.side.append(p >= rational(lo, self.ctx))
+            self.side.append(p <= rational(hi, self.ctx))
+        return z3.If(p > 0, p, rational(0, self.ctx))
 
     def _max(self, node):
         vals = [self.values[p] for p in self.net.preds(node)]
