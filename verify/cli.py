@@ -21,6 +21,9 @@ COMMANDS = (
     "info",
     "exact",
     "error",
+    "optimal",
+    "tradeoff",
+    "images",
 )
 
 
