@@ -150,7 +150,11 @@ def plot_tradeoff(rows: Sequence[TradeoffRow], d: int, path: str) -> None:
     front = [r for r in rows if r.pareto]
     ax.plot([max(r.width, 1) for r in front], [float(r.error) for r in front], "o-", color="C3", ms=4,
             label="Pareto front")
-    for r in front:
+    # Label the front; when it is long, only every few points (and the ends) to stay readable.
+    step = max(1, len(front) // 8)
+    for i, r in enumerate(front):
+        if i % step and i != len(front) - 1:
+            continue
         ax.annotate(_fmt_R(r.R), (max(r.width, 1), float(r.error)), fontsize=6, xytext=(3, 3),
                     textcoords="offset points")
     ax.axhline(2.0 ** -d, color="C0", lw=0.8, ls="--", label=f"2^-{d} (all sizes)")

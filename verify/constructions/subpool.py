@@ -28,7 +28,7 @@ from ..numbers import to_text
 from .gadgets import carry, check_gadget, pair_max
 from .max_trees import tree_max_expr
 
-__all__ = ["subpool_network", "subpool_size", "SubpoolSize", "n_subset_maxima"]
+__all__ = ["subpool_network", "subpool_size", "SubpoolSize", "n_subset_maxima", "describe_beta"]
 
 
 def n_subset_maxima(d: int, R: Iterable[int]) -> int:
