@@ -68,3 +68,11 @@ def test_images_cli(capsys, tmp_path):
     code, data = run_json(capsys, ["images", "--kernel", "2", "--images", "coins", "--plot", str(png), "--json"])
     assert code == 0 and data["windows"] == (303 // 2) * (384 // 2)
     assert png.exists()
+
+
+@pytest.mark.parametrize("argv", [["optimal", "--d", "4", "--R", "0,1", "--save", "/nonexistent-dir/x.json"],
+                                  ["tradeoff", "--d", "3", "--plot", "/nonexistent-dir/x.png", "--json"]])
+def test_unwritable_output_is_bad_input(capsys, argv):
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.startswith("verify: error: cannot write")

@@ -24,7 +24,10 @@ def run(args) -> int:
     names = [n.strip() for n in args.images.split(",") if n.strip()]
     rep, arrays = image_report(args.kernel, args.stride, names)
     if args.plot:
-        plot_image_report(rep, arrays, args.plot)
+        try:
+            plot_image_report(rep, arrays, args.plot)
+        except OSError as exc:
+            raise VerifyError(f"cannot write {args.plot}: {exc.strerror or exc}") from None
     if args.json:
         emit_json(rep.to_json())
         return 0

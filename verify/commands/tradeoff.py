@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..analysis.tradeoff import depth_limited, markdown_table, plot_tradeoff, tradeoff
+from ..errors import VerifyError
 from ..numbers import to_text
 from .common import emit_json, write_output
 
@@ -22,7 +23,10 @@ def run(args) -> int:
     rows = tradeoff(args.d, gadget=args.gadget, share=args.share)
     table = markdown_table(rows, args.d)
     if args.plot:
-        plot_tradeoff(rows, args.d, args.plot)
+        try:
+            plot_tradeoff(rows, args.d, args.plot)
+        except OSError as exc:
+            raise VerifyError(f"cannot write {args.plot}: {exc.strerror or exc}") from None
     if args.markdown:
         write_output(args.markdown, table)
     if args.json:
