@@ -46,6 +46,8 @@ from fractions import Fraction
 from math import comb
 from typing import Iterable, Sequence
 
+from ..constructions.subpool import beta_tuple as _beta_tuple
+from ..constructions.subpool import normalise_R
 from ..errors import ToolkitBugError, VerifyError
 from ..numbers import to_text
 
@@ -71,25 +73,6 @@ __all__ = [
 # The class and the vertex reduction
 # --------------------------------------------------------------------------------------------------
 
-def normalise_R(d: int, R: Iterable[int]) -> tuple[int, ...]:
-    """Validate ``d >= 2`` and the index set ``R`` (sizes in ``0..d-1``); return it sorted.
-
-    Raises :class:`~verify.errors.VerifyError` naming the offending value.
-    """
-    if isinstance(d, bool) or not isinstance(d, int) or d < 2:
-        raise VerifyError(f"d must be an integer >= 2 (a window of at least two inputs), got {d!r}")
-    out = set()
-    for k in R:
-        if isinstance(k, bool) or not isinstance(k, int):
-            raise VerifyError(f"R must hold integers, got {k!r}")
-        if not 0 <= k <= d - 1:
-            raise VerifyError(f"R entry {k} out of range: sizes are 0 (intercept) or 1..{d - 1} for d = {d}")
-        out.add(k)
-    if not out:
-        raise VerifyError("R must not be empty")
-    return tuple(sorted(out))
-
-
 def _A_vertex(d: int, k: int, j: int) -> Fraction:
     """``A_k(v_j) = 1 - C(d-j,k)/C(d,k)``; ``A_0 = 1`` (the intercept column)."""
     if k == 0:
@@ -103,19 +86,6 @@ def vertex_features(d: int, R: Sequence[int]) -> tuple[list[list[Fraction]], lis
     a = [[_A_vertex(d, k, j) for k in R] for j in range(d + 1)]
     m = [Fraction(int(j >= 1)) for j in range(d + 1)]
     return a, m
-
-
-def _beta_tuple(R: Sequence[int], beta) -> tuple[Fraction, ...]:
-    if isinstance(beta, dict):
-        missing = [k for k in R if k not in beta]
-        extra = [k for k in beta if k not in R]
-        if missing or extra:
-            raise VerifyError(f"beta keys {sorted(beta)} do not match R = {list(R)}")
-        return tuple(Fraction(beta[k]) for k in R)
-    beta = tuple(Fraction(b) for b in beta)
-    if len(beta) != len(R):
-        raise VerifyError(f"beta has {len(beta)} entries, R has {len(R)}")
-    return beta
 
 
 def vertex_errors(d: int, R: Sequence[int], beta) -> list[Fraction]:

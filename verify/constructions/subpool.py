@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from itertools import combinations
 from math import comb
-from typing import Iterable
+from typing import Iterable, Sequence
 
 from ..errors import VerifyError
 from ..ir.builder import Expr, GraphBuilder
@@ -28,7 +28,7 @@ from ..numbers import to_text
 from .gadgets import carry, check_gadget, pair_max
 from .max_trees import tree_max_expr
 
-__all__ = ["subpool_network", "subpool_size", "SubpoolSize", "n_subset_maxima", "describe_beta"]
+__all__ = ["normalise_R", "beta_tuple", "subpool_network", "subpool_size", "SubpoolSize", "n_subset_maxima", "describe_beta"]
 
 
 def n_subset_maxima(d: int, R: Iterable[int]) -> int:
@@ -40,11 +40,42 @@ def _ceil_log2(n: int) -> int:
     return (n - 1).bit_length()
 
 
-def _check(d: int, R, beta):
-    from ..analysis.optimal import _beta_tuple, normalise_R
+def normalise_R(d: int, R: Iterable[int]) -> tuple[int, ...]:
+    """Validate ``d >= 2`` and the index set ``R`` (sizes in ``0..d-1``); return it sorted.
 
+    Raises :class:`~verify.errors.VerifyError` naming the offending value.
+    """
+    if isinstance(d, bool) or not isinstance(d, int) or d < 2:
+        raise VerifyError(f"d must be an integer >= 2 (a window of at least two inputs), got {d!r}")
+    out = set()
+    for k in R:
+        if isinstance(k, bool) or not isinstance(k, int):
+            raise VerifyError(f"R must hold integers, got {k!r}")
+        if not 0 <= k <= d - 1:
+            raise VerifyError(f"R entry {k} out of range: sizes are 0 (intercept) or 1..{d - 1} for d = {d}")
+        out.add(k)
+    if not out:
+        raise VerifyError("R must not be empty")
+    return tuple(sorted(out))
+
+
+def beta_tuple(R: Sequence[int], beta) -> tuple[Fraction, ...]:
+    """Exact ``beta`` in the order of ``R`` from a dict ``k -> value`` or a sequence."""
+    if isinstance(beta, dict):
+        missing = [k for k in R if k not in beta]
+        extra = [k for k in beta if k not in R]
+        if missing or extra:
+            raise VerifyError(f"beta keys {sorted(beta)} do not match R = {list(R)}")
+        return tuple(Fraction(beta[k]) for k in R)
+    beta = tuple(Fraction(b) for b in beta)
+    if len(beta) != len(R):
+        raise VerifyError(f"beta has {len(beta)} entries, R has {len(R)}")
+    return beta
+
+
+def _check(d: int, R, beta):
     R = normalise_R(d, R)
-    return R, dict(zip(R, _beta_tuple(R, beta)))
+    return R, dict(zip(R, beta_tuple(R, beta)))
 
 
 def subpool_network(d: int, R: Iterable[int], beta, gadget: str = "A", *, share: bool = False) -> Network:
