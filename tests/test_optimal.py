@@ -246,3 +246,11 @@ def test_no_intercept_and_without_size_one():
         opt = optimal_approximation(d, R)
         assert sup_error(d, R, opt.beta) == opt.error
         assert check_certificate(d, R, opt.beta, opt.error, opt.certificate)[0]
+
+
+def test_beyond_float_range_full_R():
+    # From d ~ 24 HiGHS fails on this LP (coefficients ~C(d,k)/2^(d-k) against errors ~2^-d); for the full
+    # R the equioscillation guess (every vertex, alternating signs) is certified exactly without floats.
+    opt = optimal_approximation(24, range(24))
+    assert opt.error == F(1, 2 ** 24) and opt.beta == explicit_optimum(24)
+    assert check_certificate(24, range(24), opt.beta, opt.error, opt.certificate)[0]

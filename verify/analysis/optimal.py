@@ -48,7 +48,7 @@ from typing import Iterable, Sequence
 
 from ..constructions.subpool import beta_tuple as _beta_tuple
 from ..constructions.subpool import normalise_R
-from ..errors import ToolkitBugError, VerifyError
+from ..errors import ResourceLimitError, ToolkitBugError, VerifyError
 from ..numbers import to_text
 
 __all__ = [
@@ -377,26 +377,30 @@ def optimal_approximation(d: int, R: Iterable[int]) -> OptimalApproximation:
     t0 = time.perf_counter()
     a, m = vertex_features(d, R)
     n = len(R)
-    rows, cols, x, duals = _highs_basis(a, m, n)
-    t1 = time.perf_counter()
-    # Candidate active sets, most specific first: nonbasic rows of HiGHS's optimal basis; rows with a
-    # nonzero dual; rows tight in the float primal. Each is recomputed exactly and checked.
     import highspy
 
-    nonbasic = {highspy.HighsBasisStatus.kLower, highspy.HighsBasisStatus.kUpper}
     cands = []
-    basis_set = [(r // 2, 1 if r % 2 == 0 else -1) for r in range(2 * (d + 1)) if rows[r] in nonbasic]
-    cands.append(basis_set)
-    dual_set = [(r // 2, 1 if r % 2 == 0 else -1) for r in range(2 * (d + 1)) if abs(duals[r]) > 1e-12]
-    cands.append(dual_set)
-    tf = x[n]
-    errs = [float(m[j]) - sum(float(a[j][i]) * x[i] for i in range(n)) for j in range(d + 1)]
-    scale = 1e-7 * max(1.0, max(abs(v) for v in x[:n]))
-    tight = [(j, 1 if e > 0 else -1) for j, e in enumerate(errs) if abs(abs(e) - tf) <= scale]
-    cands.append(tight)
-    # Equioscillation on every vertex with alternating signs is the shape of the full-R optimum; a
-    # useful last resort when floats are poor (large d): signs from the float errors.
-    cands.append([(j, 1 if e > 0 else -1) for j, e in enumerate(errs)])
+    try:
+        rows, cols, x, duals = _highs_basis(a, m, n)
+    except ToolkitBugError:
+        rows = None  # the float LP failed (large d: coefficients ~C(d,k)/2^(d-k) against errors ~2^-d)
+    t1 = time.perf_counter()
+    if rows is not None:
+        # Candidate active sets, most specific first: nonbasic rows of HiGHS's optimal basis; rows with a
+        # nonzero dual; rows tight in the float primal; every vertex with the sign of its float error.
+        # Each is recomputed exactly and checked; floats only propose.
+        nonbasic = {highspy.HighsBasisStatus.kLower, highspy.HighsBasisStatus.kUpper}
+        cands.append([(r // 2, 1 if r % 2 == 0 else -1) for r in range(2 * (d + 1)) if rows[r] in nonbasic])
+        cands.append([(r // 2, 1 if r % 2 == 0 else -1) for r in range(2 * (d + 1)) if abs(duals[r]) > 1e-12])
+        tf = x[n]
+        errs = [float(m[j]) - sum(float(a[j][i]) * x[i] for i in range(n)) for j in range(d + 1)]
+        scale = 1e-7 * max(1.0, max(abs(v) for v in x[:n]))
+        cands.append([(j, 1 if e > 0 else -1) for j, e in enumerate(errs) if abs(abs(e) - tf) <= scale])
+        cands.append([(j, 1 if e > 0 else -1) for j, e in enumerate(errs)])
+    if n == d:
+        # d unknowns beta plus the error against d+1 points: the optimum equioscillates on every vertex
+        # with alternating signs (e_0 = -beta_0 < 0 first). A guess that needs no floats, checked exactly.
+        cands.append([(j, -1 if j % 2 == 0 else 1) for j in range(d + 1)])
     reasons = []
     for active in cands:
         if not active:
@@ -425,6 +429,9 @@ def optimal_approximation(d: int, R: Iterable[int]) -> OptimalApproximation:
             return OptimalApproximation(d, R, beta, t, cert, vertex_errors(d, R, beta), cf,
                                         {"lp": t1 - t0, "exact": t2 - t1})
         reasons.append(why)
+    if rows is None:
+        raise ResourceLimitError(f"the float LP (HiGHS) failed for d={d}, R={list(R)} (numerical range too wide) "
+                                 "and no exact certificate could be built without it")
     raise ToolkitBugError(f"no exact certificate recovered for d={d}, R={list(R)}: {'; '.join(reasons)}")
 
 
