@@ -22,8 +22,10 @@ COMMANDS = (
     "exact",
     "error",
     "prove",
+    "optimal",
+    "tradeoff",
+    "images",
 )
-
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # one line and exit code 2, as for bad input

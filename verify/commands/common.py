@@ -42,5 +42,10 @@ def emit_json(data: Any) -> None:
 
 
 def write_output(path: str, text: str) -> None:
-    """Write an output file atomically (no partial file on failure)."""
-    atomic_write_text(path, text)
+    """Write an output file atomically (no partial file on failure); an OS error is bad input (exit 2)."""
+    from ..errors import VerifyError
+
+    try:
+        atomic_write_text(path, text)
+    except OSError as exc:
+        raise VerifyError(f"cannot write {path}: {exc.strerror or exc}") from None

@@ -1,0 +1,40 @@
+"""``verify tradeoff``: certified error against width for every R containing {0, 1}."""
+
+from __future__ import annotations
+
+from ..analysis.tradeoff import depth_limited, markdown_table, plot_tradeoff, tradeoff
+from ..errors import VerifyError
+from ..numbers import to_text
+from .common import emit_json, write_output
+
+
+def register(sub) -> None:
+    p = sub.add_parser("tradeoff", help="optimal error against network size for every R containing {0,1}")
+    p.add_argument("--d", type=int, required=True, help="window size (2..12)")
+    p.add_argument("--gadget", default="A", choices=("A", "B", "skip"), help="pairwise-max gadget")
+    p.add_argument("--share", action="store_true", help="reuse sub-subset maxima")
+    p.add_argument("--plot", metavar="FILE.png", help="log error against log width, Pareto front marked")
+    p.add_argument("--markdown", metavar="FILE.md", help="write the markdown table to a file")
+    p.add_argument("--json", action="store_true", help="print the rows as JSON (errors as exact strings)")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    rows = tradeoff(args.d, gadget=args.gadget, share=args.share)
+    table = markdown_table(rows, args.d)
+    if args.plot:
+        try:
+            plot_tradeoff(rows, args.d, args.plot)
+        except OSError as exc:
+            raise VerifyError(f"cannot write {args.plot}: {exc.strerror or exc}") from None
+    if args.markdown:
+        write_output(args.markdown, table)
+    if args.json:
+        emit_json({"d": args.d, "gadget": args.gadget, "share": args.share,
+                   "rows": [r.to_json() for r in rows],
+                   "pareto": [list(r.R) for r in rows if r.pareto],
+                   "depth_limited": [{"hidden_layers": L, "error": to_text(r.error), "R": list(r.R), "width": r.width}
+                                     for L, r in depth_limited(rows)]})
+    else:
+        print(table, end="")
+    return 0
