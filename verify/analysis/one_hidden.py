@@ -66,7 +66,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..backends.evaluator import evaluate
+from ..backends.evaluator import evaluate_nodes
 from ..domain import RealSpace
 from ..errors import VerifyError
 from ..ir.builder import Expr, GraphBuilder
@@ -130,21 +130,31 @@ def _diff(f1: Form, f2: Form) -> Form:
     return tuple(a - b for a, b in zip(f1[0], f2[0])), f1[1] - f2[1]
 
 
-def local_region(net: Network, x: Sequence[Fraction]) -> Region | None:
-    """The linear region of ``f`` around ``x``, or ``None`` if ``x`` is not strictly inside one.
+def _pattern(net: Network, x) -> tuple:
+    """Activation pattern at ``x`` by exact evaluation: ReLU on iff its input is > 0; first argmax."""
+    values = evaluate_nodes(net, x)
+    key = []
+    for node in net.order:
+        op = net.op(node)
+        if op is Op.RELU:
+            key.append(int(values[net.single_pred(node)] > 0))
+        elif op is Op.MAX:
+            vals = [values[p] for p in net.preds(node)]
+            key.append(vals.index(max(vals)))
+    return tuple(key)
 
-    The network is evaluated exactly on affine forms: every node's value is an affine function of the
-    input, under the activation pattern read off at ``x``. A ReLU whose pre-activation is a
-    non-constant form vanishing at ``x`` (or a max node with a non-constant tie) means ``x`` lies on a
-    region boundary, and ``None`` is returned. Constant pre-activations add no constraint (both phases
-    give the same value everywhere).
+
+def _pattern_region(net: Network, key: tuple) -> Region:
+    """The closed polyhedron where the activation pattern ``key`` holds, and ``f``'s affine map on it.
+
+    The network is evaluated on affine forms under the pattern. Constant pre-activations (and constant
+    differences at max nodes) add no constraint: both phases give the same value everywhere.
     """
     d = net.n_inputs
-    x = [Fraction(v) for v in x]
     zero: Form = ((Fraction(0),) * d, Fraction(0))
     forms: dict = {}
     constraints: list = []
-    key: list = []
+    phases = iter(key)
     for node in net.order:
         op = net.op(node)
         if op is Op.INPUT:
@@ -161,38 +171,45 @@ def local_region(net: Network, x: Sequence[Fraction]) -> Region | None:
             forms[node] = (tuple(coef), const)
         elif op is Op.RELU:
             pre = forms[net.single_pred(node)]
-            v = _form_value(pre, x)
-            if _is_constant(pre):
-                on = pre[1] > 0
-            elif v == 0:
-                return None
-            else:
-                on = v > 0
+            on = next(phases)
+            if not _is_constant(pre):
                 constraints.append(pre if on else (tuple(-a for a in pre[0]), -pre[1]))
-            key.append(int(on))
             forms[node] = pre if on else zero
         elif op is Op.MAX:
             cands = [forms[p] for p in net.preds(node)]
-            vals = [_form_value(f, x) for f in cands]
-            best = max(vals)
-            i = vals.index(best)
+            i = next(phases)
             for j, f in enumerate(cands):
-                if j == i:
-                    continue
-                diff = _diff(cands[i], f)
-                if _is_constant(diff):
-                    continue
-                if vals[j] == best:
-                    return None
-                constraints.append(diff)
-            key.append(i)
+                if j != i:
+                    diff = _diff(cands[i], f)
+                    if not _is_constant(diff):
+                        constraints.append(diff)
             forms[node] = cands[i]
         elif op is Op.OUTPUT:
             forms[node] = forms[net.single_pred(node)]
         else:  # pragma: no cover - the op set is closed
             raise VerifyError(f"node {node!r}: op {op} has no affine-form handler")
     out = forms[net.outputs[0]]
-    return Region(tuple(key), tuple(constraints), out[0], out[1])
+    return Region(key, tuple(constraints), out[0], out[1])
+
+
+def local_region(net: Network, x: Sequence[Fraction], cache: dict | None = None) -> Region | None:
+    """The linear region of ``f`` around ``x``, or ``None`` if ``x`` is not strictly inside one.
+
+    The activation pattern is read off at ``x`` by exact evaluation; the network is then evaluated
+    exactly on affine forms under that pattern (cached per pattern in ``cache``). If a non-constant
+    pre-activation vanishes at ``x`` (or a max node has a non-constant tie), ``x`` lies on a region
+    boundary and ``None`` is returned.
+    """
+    x = [Fraction(v) for v in x]
+    key = _pattern(net, x)
+    region = None if cache is None else cache.get(key)
+    if region is None:
+        region = _pattern_region(net, key)
+        if cache is not None:
+            cache[key] = region
+    if any(s <= 0 for s in region.slacks(x)):
+        return None
+    return region
 
 
 # --------------------------------------------------------------------------------------------------
@@ -292,7 +309,7 @@ class FacetPoint:
         return tuple(u - v for u, v in zip(self.plus.gradient, self.minus.gradient))
 
 
-def certify_facet_point(net: Network, n, b, p, eps) -> tuple[FacetPoint | None, str]:
+def certify_facet_point(net: Network, n, b, p, eps, cache: dict | None = None) -> tuple[FacetPoint | None, str]:
     """Exactly check that ``p`` is a facet point of ``H = {<n,x> + b = 0}`` with step ``eps``.
 
     Checks, by exact evaluation of the network on affine forms: ``p`` on ``H``; ``p + eps n`` and
@@ -308,7 +325,7 @@ def certify_facet_point(net: Network, n, b, p, eps) -> tuple[FacetPoint | None, 
     sides = []
     for sign in (1, -1):
         q = [pi + sign * eps * ni for pi, ni in zip(p, n)]
-        region = local_region(net, q)
+        region = local_region(net, q, cache)
         if region is None:
             return None, f"p {'+' if sign > 0 else '-'} eps*n is not strictly inside a region"
         for a, c in region.constraints:
@@ -323,7 +340,7 @@ def certify_facet_point(net: Network, n, b, p, eps) -> tuple[FacetPoint | None, 
     return FacetPoint(tuple(n), b, p, eps, sides[0], sides[1]), ""
 
 
-def _find_facet_point(net: Network, region: Region, n, b, center, radius, rng) -> FacetPoint | None:
+def _find_facet_point(net: Network, region: Region, n, b, center, radius, rng, cache) -> FacetPoint | None:
     """A certified facet point of ``region`` on ``H``, starting at the facet's Chebyshev centre."""
     d = len(n)
     # The region's constraints that are not on H stay strictly positive within `radius` of `center`.
@@ -342,7 +359,7 @@ def _find_facet_point(net: Network, region: Region, n, b, center, radius, rng) -
             continue
         eps = Fraction(1, 8)
         for _ in range(40):
-            fp, _why = certify_facet_point(net, n, b, p, eps)
+            fp, _why = certify_facet_point(net, n, b, p, eps, cache)
             if fp is not None:
                 return fp
             eps /= 4
@@ -542,7 +559,8 @@ def one_hidden_layer(net: Network, *, timeout: float | None = None, max_regions:
     start = _start_point(net, rng)
     if start is None:
         return unknown("no starting point strictly inside a linear region was found")
-    first = local_region(net, start)
+    cache: dict = {}
+    first = local_region(net, start, cache)
     regions: dict = {first.key: (first, start)}
     queue = deque([first.key])
     facets: dict = {}  # (n, b) -> list of FacetPoint
@@ -568,7 +586,7 @@ def one_hidden_layer(net: Network, *, timeout: float | None = None, max_regions:
                     break
             if center is None:
                 continue
-            fp = _find_facet_point(net, region, n, b, center, sol[1], rng)
+            fp = _find_facet_point(net, region, n, b, center, sol[1], rng, cache)
             if fp is None:
                 continue
             n_points += 1
@@ -605,7 +623,7 @@ def one_hidden_layer(net: Network, *, timeout: float | None = None, max_regions:
                 continue
             for cand in _rationalise(sol[0]):
                 cand = _project(cand, n, b)
-                if local_region(net, cand) is not None:
+                if local_region(net, cand, cache) is not None:
                     cert = {"type": "differentiable-point", "hyperplane": {"n": n, "b": b},
                             "facet_point": fp.point, "eps": fp.eps, "smooth_point": tuple(cand),
                             "jumps": [fp.jump]}
