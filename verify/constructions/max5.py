@@ -32,6 +32,7 @@ References
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -199,9 +200,19 @@ def support(vertices, x) -> Fraction:
 
 
 def identity_value(blocks, x) -> Fraction:
-    """Right-hand side of the identity, ``sum_R c_R h_R(x)``, exactly (to compare with ``2 max(x)``)."""
+    """Right-hand side of the identity, ``sum_R c_R h_R(x)``, exactly (to compare with ``2 max(x)``).
+
+    Support functions are positively homogeneous, so ``x`` is scaled to an integer vector ``L x`` and
+    ``h_R(L x) = L h_R(x)`` is computed in integers (exact, and much faster than Fractions).
+    """
     x = [Fraction(v) for v in x]
-    return sum((b.c * support(b.vertices, x) for b in blocks), Fraction(0))
+    scale = math.lcm(*(v.denominator for v in x))
+    xi = [int(v * scale) for v in x]
+    by_c: dict = {}
+    for b in blocks:
+        h = max(sum(a * t for a, t in zip(v, xi)) for v in b.vertices)
+        by_c[b.c] = by_c.get(b.c, 0) + h
+    return sum((c * s for c, s in by_c.items()), Fraction(0)) / scale
 
 
 def max5_two_hidden(blocks: list[Block] | None = None) -> Network:
