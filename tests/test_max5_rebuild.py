@@ -116,3 +116,19 @@ def test_rebuilt_agrees_with_the_shipped_file(rebuilt_values):
     assert shipped.widths == [61, 602]
     for x, value in rebuilt_values.items():
         assert evaluate(shipped, x) == value == (max(x),)
+
+
+def test_structure_comparison_sees_through_unit_order_but_not_weight_changes(rebuilt):
+    from verify.constructions.max5 import compare_structure
+
+    layers = to_layers(rebuilt)
+    # Reverse the order of the second-layer units (and the output weights with them): same network.
+    l2 = Layer(tuple(reversed(layers[1].weights)), layers[1].bias, "relu")
+    l3 = Layer((tuple(reversed(layers[2].weights[0])),), layers[2].bias, "linear")
+    shuffled = from_layers(5, [layers[0], l2, l3])
+    assert compare_structure(rebuilt, shuffled)["identical_up_to_order_and_signs"]
+    out = list(layers[2].weights[0])
+    out[3] += F(1, 1000)
+    changed = from_layers(5, [layers[0], layers[1], Layer((tuple(out),), layers[2].bias, "linear")])
+    report = compare_structure(rebuilt, changed)
+    assert not report["identical_up_to_order_and_signs"] and report["second_layer_common"] == 601

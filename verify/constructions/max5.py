@@ -38,10 +38,10 @@ from fractions import Fraction
 
 from ..errors import ToolkitBugError
 from ..ir.graph import Network
-from ..ir.layers import Layer, from_layers
+from ..ir.layers import Layer, from_layers, to_layers
 
 __all__ = ["ORBIT_TYPES", "Block", "OrbitType", "max5_blocks", "max5_two_hidden", "support", "polytope_vertices",
-           "identity_value", "zonotope_points"]
+           "identity_value", "zonotope_points", "second_layer_functions", "compare_structure"]
 
 D = 5
 
@@ -269,3 +269,52 @@ def max5_two_hidden(blocks: list[Block] | None = None) -> Network:
         Layer((out,), (Fraction(0),), "linear"),
     ]
     return from_layers(D, layers, name="max5 two hidden layers (rebuilt)")
+
+
+def _canonical_unit(g) -> tuple[tuple, int]:
+    """``(c, s)`` with ``c`` the generator up to sign (first non-zero entry positive), ``s = +-1``."""
+    lead = next(v for v in g if v != 0)
+    return (tuple(g), 1) if lead > 0 else (tuple(-v for v in g), -1)
+
+
+def second_layer_functions(net: Network) -> list[tuple]:
+    """Each second-layer pre-activation of a 5 -> n1 -> n2 -> 1 network as a canonical function of x.
+
+    With ``relu(-<c, x>) = relu(<c, x>) - <c, x>``, a combination of first-layer units is written
+    uniquely as ``sum_c w_c relu(<c, x>) + <l, x>`` over generators ``c`` up to sign (distinct
+    hyperplanes, so the form is unique). Returns ``[(frozenset of (c, w_c), l, output weight)]``: two
+    networks whose lists agree as multisets have the same blocks, whatever the order and signs of units.
+    """
+    layers = to_layers(net)
+    if layers is None or len(layers) != 3 or any(b != 0 for l in layers for b in l.bias):
+        raise ToolkitBugError("expected a layered bias-free network with two hidden layers")
+    units = [_canonical_unit(row) for row in layers[0].weights]
+    out = []
+    for row, w_out in zip(layers[1].weights, layers[2].weights[0]):
+        relus: dict = {}
+        lin = [Fraction(0)] * len(layers[0].weights[0])
+        for (c, s), w in zip(units, row):
+            if w == 0:
+                continue
+            relus[c] = relus.get(c, 0) + w
+            if s < 0:
+                lin = [t - w * ci for t, ci in zip(lin, c)]
+        out.append((frozenset((c, w) for c, w in relus.items() if w != 0), tuple(lin), w_out))
+    return out
+
+
+def compare_structure(net_a: Network, net_b: Network) -> dict:
+    """Exact structural comparison of two bias-free 5 -> n1 -> n2 -> 1 networks.
+
+    Returns widths, first-layer hyperplanes (generators up to sign) in each and only in one, and the
+    number of second-layer units (pre-activation function and output weight) the two have in common.
+    """
+    fa, fb = second_layer_functions(net_a), second_layer_functions(net_b)
+    ga = {_canonical_unit(r)[0] for r in to_layers(net_a)[0].weights}
+    gb = {_canonical_unit(r)[0] for r in to_layers(net_b)[0].weights}
+    from collections import Counter
+
+    common = sum((Counter(fa) & Counter(fb)).values())
+    return {"widths": (net_a.widths, net_b.widths), "hyperplanes": (len(ga), len(gb)),
+            "hyperplanes_only_a": sorted(ga - gb), "hyperplanes_only_b": sorted(gb - ga),
+            "second_layer_common": common, "identical_up_to_order_and_signs": Counter(fa) == Counter(fb)}
