@@ -176,3 +176,33 @@ def test_cli(tmp_path, capsys):
     assert main(["one-hidden", "--max", "7"]) == 2
     assert not (tmp_path / "missing.json").exists()
     assert main(["one-hidden", str(tmp_path / "missing.json")]) == 2
+
+
+def test_certificate_hyperplane_may_be_scaled():
+    # The same hyperplane written as -3 x1 + 3 x2 = 0: the + side is now x2 > x1, so the jump flips sign.
+    net = max_network(3)
+    cert = {"type": "differentiable-point", "hyperplane": {"n": ["-3", "3", "0"], "b": "0"},
+            "facet_point": ["0", "0", "-1"], "eps": "1/100", "smooth_point": ["0", "0", "1"]}
+    check = check_certificate(net, cert)
+    assert check.valid and check.jumps == [(F(-1), F(1), F(0))]
+
+
+def test_affine_function_needs_no_units():
+    # relu(x) - relu(-x) + 5 relu(-1) + 2y = x + 2y: affine, a one-hidden-layer function of width 0.
+    b = GraphBuilder(2)
+    x, y = b.input_exprs()
+    b.output(b.relu(x) - b.relu(-x) + b.relu(x * 0 - 1) * 5 + y * 2)
+    r = one_hidden_layer(b.build())
+    assert r.status is Status.PROVED and r.hyperplanes == [] and r.network.n_relus == 0
+
+
+def test_clipped_ramp_through_max_and_nested_relus():
+    # max(x, x+1) + relu(relu(s) - relu(s-1)) with s = x+y is x + 1 + min(max(s, 0), 1):
+    # breakpoints on the whole lines s = 0 (jump +1) and s = 1 (jump -1).
+    b = GraphBuilder(2)
+    x, y = b.input_exprs()
+    s = x + y
+    b.output(b.max([x, x + 1]) + b.relu(b.relu(s) - b.relu(s - 1)))
+    r = one_hidden_layer(b.build())
+    assert r.status is Status.PROVED
+    assert sorted(r.hyperplanes) == [((F(1), F(1)), F(-1), F(-1)), ((F(1), F(1)), F(0), F(1))]

@@ -320,8 +320,11 @@ def certify_facet_point(net: Network, n, b, p, eps, cache: dict | None = None) -
     eps = Fraction(eps)
     if eps <= 0:
         return None, "eps must be positive"
+    if not any(n):
+        return None, "hyperplane normal is zero"
     if _dot(n, p) + b != 0:
         return None, "point is not on the hyperplane"
+    key = canonical_hyperplane(n, b)[:2]  # compare boundaries up to scaling of (n, b)
     sides = []
     for sign in (1, -1):
         q = [pi + sign * eps * ni for pi, ni in zip(p, n)]
@@ -333,8 +336,7 @@ def certify_facet_point(net: Network, n, b, p, eps, cache: dict | None = None) -
             if s < 0:
                 return None, "p is not in the closure of the region of p " + ("+" if sign > 0 else "-") + " eps*n"
             if s == 0:
-                nn, bb, _ = canonical_hyperplane(a, c)
-                if (nn, bb) != (tuple(n), b):
+                if canonical_hyperplane(a, c)[:2] != key:
                     return None, "another region boundary passes through p"
         sides.append(region)
     return FacetPoint(tuple(n), b, p, eps, sides[0], sides[1]), ""
