@@ -132,3 +132,46 @@ def test_structure_comparison_sees_through_unit_order_but_not_weight_changes(reb
     changed = from_layers(5, [layers[0], layers[1], Layer((tuple(out),), layers[2].bias, "linear")])
     report = compare_structure(rebuilt, changed)
     assert not report["identical_up_to_order_and_signs"] and report["second_layer_common"] == 601
+
+
+def test_lattice_vertex_rule_agrees_with_z3():
+    from verify.constructions.max5 import LATTICE_2DELTA
+
+    sets = [zonotope_points(t.z1) | zonotope_points(t.z2) for t in ORBIT_TYPES]
+    rnd = random.Random(3)
+    lattice = sorted(LATTICE_2DELTA)
+    sets += [set(rnd.sample(lattice, rnd.randint(2, 9))) for _ in range(25)]
+    for pts in sets:
+        assert polytope_vertices(pts, method="lattice") == polytope_vertices(pts, method="z3")
+
+
+def test_rebuilt_network_decomposes_into_its_blocks(blocks, rebuilt):
+    from verify.constructions.max5 import support_decomposition
+
+    terms = support_decomposition(rebuilt)
+    assert terms is not None and len(terms) == 600
+    assert Counter((t.weight, t.vertices) for t in terms) == Counter((b.c / 2, b.vertices) for b in blocks)
+
+
+def test_exact_proof_rebuilt_equals_shipped_on_all_of_R5(rebuilt):
+    from verify.constructions.max5 import prove_same_function
+
+    path = shipped_file()
+    if path is None:
+        pytest.skip("max5_depth2.json is not available")
+    proved, details = prove_same_function(rebuilt, load_network(path))
+    assert proved and details["terms"] == (600, 600)
+
+
+def test_exact_proof_is_not_fooled_by_a_perturbation(rebuilt):
+    from verify.constructions.max5 import prove_same_function
+
+    layers = to_layers(rebuilt)
+    out = list(layers[2].weights[0])
+    out[7] += F(1, 1000)
+    changed = from_layers(5, [layers[0], layers[1], Layer((tuple(out),), layers[2].bias, "linear")])
+    assert not prove_same_function(rebuilt, changed)[0]
+    rows = [list(r) for r in layers[1].weights]
+    rows[5][12] += 1  # one second-layer weight: that block is no longer relu(h_A - h_B) of lattice zonotopes
+    changed = from_layers(5, [layers[0], Layer(tuple(map(tuple, rows)), layers[1].bias, "relu"), layers[2]])
+    assert not prove_same_function(rebuilt, changed)[0]
