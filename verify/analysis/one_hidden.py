@@ -618,6 +618,8 @@ def one_hidden_layer(net: Network, *, timeout: float | None = None, max_regions:
 
     # (b) a breakpoint hyperplane passing through the interior of a region: the facet does not extend.
     for (n, b), fp in kinks.items():
+        if deadline.expired():
+            return unknown("timeout while checking that breakpoint hyperplanes extend", **stats)
         for region, _inside in regions.values():
             others = [(a, c) for a, c in region.constraints]
             sol = _chebyshev(others, eq=(n, b), d=d)

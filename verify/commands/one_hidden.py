@@ -30,6 +30,10 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
+def _count(k: int, noun: str) -> str:
+    return f"{k} {noun}" + ("" if k == 1 else "s")
+
+
 def _vec(v) -> str:
     return "(" + ", ".join(to_text(t) for t in v) + ")"
 
@@ -53,7 +57,8 @@ def run(args) -> int:
         return EXIT_CODES[result.status]
     verdict = {Status.PROVED: "REPRESENTABLE", Status.REFUTED: "NOT REPRESENTABLE", Status.UNKNOWN: "UNKNOWN"}
     print(f"{verdict[result.status]}: {net.name or label} with one hidden ReLU layer on R^{net.n_inputs} "
-          f"({result.n_regions} linear regions, {result.n_facet_points} facet points, {result.seconds:.3f} s)")
+          f"({_count(result.n_regions, 'linear region')}, {_count(result.n_facet_points, 'facet point')}, "
+          f"{result.seconds:.3f} s)")
     if result.status is Status.PROVED:
         print(f"  one-hidden-layer form, width {result.network.n_relus}, proved equal by z3 "
               f"({result.proof_seconds:.3f} s):")
