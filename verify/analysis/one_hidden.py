@@ -58,7 +58,6 @@ References
 
 from __future__ import annotations
 
-import time
 from collections import deque
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -116,10 +115,6 @@ class Region:
 
 def _dot(a, x) -> Fraction:
     return sum((ai * xi for ai, xi in zip(a, x)), Fraction(0))
-
-
-def _form_value(form: Form, x) -> Fraction:
-    return _dot(form[0], x) + form[1]
 
 
 def _is_constant(form: Form) -> bool:
