@@ -19,15 +19,15 @@ Procedure for a network ``f`` with one output on all of R^d (:func:`one_hidden_l
    facet's hyperplane ``H``. Facets are grouped by hyperplane (zero jumps included).
 3. Decide:
 
-   * two facet points of the same ``H`` with different jumps -> NOT representable (certificate
-     ``jump-mismatch``);
-   * a hyperplane ``H`` with a non-zero jump that passes through the interior of some region (a point
-     of ``H`` where ``f`` is affine, so the facet does not extend to all of ``H``) -> NOT
-     representable (certificate ``differentiable-point``);
-   * otherwise the candidate ``g = affine + sum_H w_H relu(<n_H, x> + b_H)`` (with ``J_H = w_H n_H``
-     and the affine part matched on one region) is built and z3 decides ``f == g`` on all of R^d
-     (:func:`verify.analysis.check_equivalent`): PROVED -> representable, ``g`` is the witness network.
-     A refutation here (only possible if step 1 missed a region) or a solver timeout gives UNKNOWN.
+   a. two facet points of the same ``H`` with different jumps -> NOT representable (certificate
+      ``jump-mismatch``);
+   b. otherwise the candidate ``g = affine + sum_H w_H relu(<n_H, x> + b_H)`` (with ``J_H = w_H n_H``
+      and the affine part matched on one region) is built and z3 decides ``f == g`` on all of R^d
+      (:func:`verify.analysis.check_equivalent`): PROVED -> representable, ``g`` is the witness;
+   c. if not proved: a hyperplane ``H`` with a non-zero jump that passes through the interior of some
+      region (a point of ``H`` where ``f`` is affine, so the facet does not extend to all of ``H``)
+      -> NOT representable (certificate ``differentiable-point``). If no such point is found (only
+      possible if step 1 missed a region) or z3 timed out, the answer is UNKNOWN.
 
 Every verdict is exact: "representable" rests on z3's proof of ``f == g`` on R^d, "not representable"
 on a certificate that :func:`check_certificate` re-checks from the network by exact evaluation alone.
@@ -611,13 +611,36 @@ def one_hidden_layer(net: Network, *, timeout: float | None = None, max_regions:
         if any(jump):
             kinks[(n, b)] = pts[0]
 
-    # (b) a breakpoint hyperplane passing through the interior of a region: the facet does not extend.
+    # (b) every breakpoint hyperplane may be whole with one jump: build g, and let z3 decide f == g.
+    # (Trying this before (c) spares the LPs of (c) whenever f is representable.)
+    hyperplanes = []
+    for (n, b), fp in kinks.items():
+        i = next(k for k, v in enumerate(n) if v != 0)
+        w = fp.jump[i] / n[i]
+        if tuple(w * v for v in n) != fp.jump:  # continuity forces jump || n; a failure is a bug
+            raise VerifyError(f"one-hidden: gradient jump {fp.jump} is not normal to {_hyperplane_text(n, b)}")
+        hyperplanes.append((n, b, w))
+    g = _one_hidden_network(net, regions, hyperplanes)
+    why = "every region's sample point lies on a breakpoint hyperplane"
+    if g is not None:
+        from .exactness import check_equivalent
+
+        proof = check_equivalent(net, g, RealSpace(d), timeout=deadline.remaining(), query="one-hidden")
+        if proof.status is Status.PROVED:
+            return OneHiddenResult(Status.PROVED, deadline.elapsed(), hyperplanes=hyperplanes, network=g,
+                                   proof_seconds=proof.seconds, **stats)
+        if proof.status is Status.REFUTED:
+            why = ("f differs from the one-hidden-layer candidate at "
+                   f"({', '.join(to_text(v) for v in proof.counterexample)})")
+        else:
+            why = f"z3 did not decide f == g ({proof.reason})"
+
+    # (c) a breakpoint hyperplane passing through the interior of a region: the facet does not extend.
     for (n, b), fp in kinks.items():
         if deadline.expired():
-            return unknown("timeout while checking that breakpoint hyperplanes extend", **stats)
+            return unknown(f"{why}; timeout while looking for a certificate", hyperplanes=hyperplanes, **stats)
         for region, _inside in regions.values():
-            others = [(a, c) for a, c in region.constraints]
-            sol = _chebyshev(others, eq=(n, b), d=d)
+            sol = _chebyshev(list(region.constraints), eq=(n, b), d=d)
             if sol is None or sol[1] <= _LP_TOL:
                 continue
             for cand in _rationalise(sol[0]):
@@ -627,31 +650,8 @@ def one_hidden_layer(net: Network, *, timeout: float | None = None, max_regions:
                             "facet_point": fp.point, "eps": fp.eps, "smooth_point": tuple(cand),
                             "jumps": [fp.jump]}
                     return _refuted(net, cert, deadline, stats)
-
-    # (c) every breakpoint hyperplane looks whole with one jump: build g and let z3 decide f == g.
-    hyperplanes = []
-    for (n, b), fp in kinks.items():
-        i = next(k for k, v in enumerate(n) if v != 0)
-        w = fp.jump[i] / n[i]
-        if tuple(w * v for v in n) != fp.jump:  # continuity forces jump || n; a failure is a bug
-            raise VerifyError(f"one-hidden: gradient jump {fp.jump} is not normal to {_hyperplane_text(n, b)}")
-        hyperplanes.append((n, b, w))
-    g = _one_hidden_network(net, regions, hyperplanes)
-    if g is None:
-        return unknown("every region meets a breakpoint hyperplane (enumeration incomplete)",
-                       hyperplanes=hyperplanes, **stats)
-    from .exactness import check_equivalent
-
-    remaining = deadline.remaining()
-    proof = check_equivalent(net, g, RealSpace(d), timeout=remaining, query="one-hidden")
-    if proof.status is Status.PROVED:
-        return OneHiddenResult(Status.PROVED, deadline.elapsed(), hyperplanes=hyperplanes, network=g,
-                               proof_seconds=proof.seconds, **stats)
-    if proof.status is Status.REFUTED:
-        return unknown("f differs from the one-hidden-layer candidate at "
-                       f"({', '.join(to_text(v) for v in proof.counterexample)}) but no certificate was found "
-                       "(region enumeration missed a region)", hyperplanes=hyperplanes, **stats)
-    return unknown(f"z3 did not decide f == g: {proof.reason}", hyperplanes=hyperplanes, **stats)
+    return unknown(f"{why}, but no certificate was found (the region enumeration may have missed a region)",
+                   hyperplanes=hyperplanes, **stats)
 
 
 def _refuted(net, cert, deadline, stats) -> OneHiddenResult:
