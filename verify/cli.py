@@ -25,6 +25,7 @@ COMMANDS = (
     "optimal",
     "tradeoff",
     "images",
+    "one_hidden",
 )
 
 class _Parser(argparse.ArgumentParser):
