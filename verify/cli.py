@@ -21,6 +21,11 @@ COMMANDS = (
     "info",
     "exact",
     "error",
+    "import_",
+    "export",
+    "sympy_cmd",
+    "ties",
+    "gradient",
 )
 
 
