@@ -93,3 +93,9 @@ def test_equivalence_query():
     a, b = max_tree(4, "A"), max_tree(4, "skip")
     assert z3_answer(equivalence_query(a, b)) == "unsat"
     assert z3_answer(equivalence_query(a, perturbed_tree())) == "sat"
+
+
+def test_every_op_has_an_smt_printer():
+    from verify.io.smtlib import SMT_HANDLED_OPS
+    from verify.ir.ops import Op
+    assert SMT_HANDLED_OPS == frozenset(Op)

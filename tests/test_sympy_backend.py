@@ -116,3 +116,9 @@ def test_readme_session_numbers():
     r = worst_case_difference(tree, mean, Box.cube(4))
     assert r.status is Status.PROVED
     assert (r.sup_over, r.sup_under) == (Fraction(3, 4), Fraction(0))
+
+
+def test_every_op_has_a_sympy_handler():
+    from verify.backends.sympy_backend import SYMPY_HANDLED_OPS
+    from verify.ir.ops import Op as _Op
+    assert SYMPY_HANDLED_OPS == frozenset(_Op)
