@@ -219,3 +219,19 @@ def test_bad_inputs():
         check_gradient_onehot(max_tree(2), Box((F(0), F(1)), (F(0), F(2))))
     with pytest.raises(VerifyError):
         tie_table(7)
+
+
+@pytest.mark.parametrize("net,box,mode,s", [
+    (max_tree(4, "A"), Box.cube(4, -1, 1), "region", 0),
+    (max_tree(4, "A"), Box.cube(4, -1, 1), "autodiff", 0),
+    (max_tree(4, "B"), Box.cube(4, -1, 1), "autodiff", HALF),
+    (mean_network(4), Box.cube(4), "region", 0),
+], ids=["A-region", "A-autodiff0", "B-autodiff-half", "mean-region"])
+def test_exported_gradient_query_same_verdict_in_cvc5(net, box, mode, s):
+    pytest.importorskip("cvc5")
+    from verify.analysis.gradients import gradient_query_smtlib
+    from verify.io.smtlib import run_cvc5
+    ours = check_gradient_onehot(net, box, mode=mode, s=s).status
+    assert ours in (Status.PROVED, Status.REFUTED)
+    want = "unsat" if ours is Status.PROVED else "sat"
+    assert run_cvc5(gradient_query_smtlib(net, box, mode=mode, s=s)) == want

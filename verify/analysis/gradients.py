@@ -59,6 +59,7 @@ __all__ = [
     "TieTable",
     "check_gradient_onehot",
     "GradientCheckResult",
+    "gradient_query_smtlib",
 ]
 
 MAX_RULES = ("first", "split", "all")
@@ -608,6 +609,47 @@ class GradientCheckResult:
         }
 
 
+def _gradient_problem(net: Network, box: Box, mode: str, s: Fraction, max_rule: str):
+    """z3 inputs, encoding, side constraints and, per output, the violation condition."""
+    xs = [z3.Real(f"x{i}") for i in range(net.n_inputs)]
+    enc = _Encoding(net, xs, mode, s=s, max_rule=max_rule)
+    base = _open_box(xs, box) + enc.side
+    d = net.n_inputs
+    violations = []
+    for o, window in enumerate(net.windows):
+        g = enc.grad[net.outputs[o]]
+        cases = []
+        for i in window:
+            unique = [xs[i] > xs[j] for j in window if j != i]
+            equal = [_zb(_is_zero(_lin([(Fraction(1), g[k]), (Fraction(-int(k == i)), Fraction(1))])))
+                     for k in range(d)]
+            cases.append(z3.And(unique + [z3.Not(z3.And(equal))]))
+        violations.append(z3.Or(cases))
+    return xs, enc, base, violations
+
+
+def gradient_query_smtlib(net: Network, box: Box, *, mode: str = "region", s=0, max_rule: str = "first") -> str:
+    """The query of :func:`check_gradient_onehot` as SMT-LIB 2 text (``unsat`` proves the claim).
+
+    Printed by z3 from the same constraints (Booleans choose ReLU phases in ``"region"`` mode, Ints the
+    arguments of max nodes), so another solver can re-check the verdict.
+    """
+    if mode not in ("region", "autodiff"):
+        raise VerifyError(f"unknown mode {mode!r} (choose 'region' or 'autodiff')")
+    if net.windows is None:
+        raise VerifyError("the network has several outputs but no 'windows'")
+    if box.dim != net.n_inputs:
+        raise VerifyError(f"box has dimension {box.dim}, the network has {net.n_inputs} inputs")
+    _, _, base, violations = _gradient_problem(net, box, mode, _check_s(s), max_rule)
+    solver = z3.Solver()
+    solver.add(base)
+    solver.add(z3.Or(violations) if len(violations) > 1 else violations[0])
+    what = "true gradient" if mode == "region" else f"autodiff gradient with relu'(0) = {to_text(Fraction(s))}"
+    header = (f"; verify: {what} of {net.name or 'network'} == one-hot of the argmax on the open box "
+              f"{box.describe()} off the tie set\n; sat: a counterexample; unsat: the claim holds\n")
+    return header + "(set-logic ALL)\n" + solver.to_smt2()
+
+
 def check_gradient_onehot(net: Network, box: Box, *, mode: str = "region", s=0, max_rule: str = "first",
                           timeout: float | None = None) -> GradientCheckResult:
     """Decide: for every x in the open ``box`` where each window's argmax is unique, is the gradient
@@ -633,24 +675,15 @@ def check_gradient_onehot(net: Network, box: Box, *, mode: str = "region", s=0, 
     if windows is None:
         raise VerifyError("the network has several outputs but no 'windows'")
     deadline = Deadline(timeout)
-    xs = [z3.Real(f"x{i}") for i in range(net.n_inputs)]
-    enc = _Encoding(net, xs, mode, s=s, max_rule=max_rule)
-    base = _open_box(xs, box) + enc.side
+    xs, enc, base, violations = _gradient_problem(net, box, mode, s, max_rule)
     d = net.n_inputs
     for o, window in enumerate(windows):
-        g = enc.grad[net.outputs[o]]
-        cases = []
-        for i in window:
-            unique = [xs[i] > xs[j] for j in window if j != i]
-            equal = [_zb(_is_zero(_lin([(Fraction(1), g[k]), (Fraction(-int(k == i)), Fraction(1))])))
-                     for k in range(d)]
-            cases.append(z3.And(unique + [z3.Not(z3.And(equal))]))
         solver = z3.Solver()
         ms = deadline.z3_ms()
         if ms is not None:
             solver.set("timeout", ms)
         solver.add(base)
-        solver.add(z3.Or(cases))
+        solver.add(violations[o])
         answer = solver.check()
         if answer == z3.unsat:
             continue

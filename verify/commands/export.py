@@ -25,6 +25,10 @@ def register(sub) -> None:
                    help="SMT-LIB threshold query: which error (default abs: either side)")
     p.add_argument("--against", metavar="NET2.json", default=None,
                    help="SMT-LIB: an equivalence query against another network instead of max")
+    p.add_argument("--gradient", action="store_true",
+                   help="SMT-LIB: the gradient query (unsat <=> gradient == one-hot of the argmax off the tie set)")
+    p.add_argument("--autodiff", metavar="S", default=None,
+                   help="with --gradient: autodiff's gradient with relu'(0) = S instead of the true gradient")
     p.add_argument("--allow-rounding", action="store_true",
                    help="ONNX: round weights that float32 cannot hold (the file is then a different network)")
     p.set_defaults(func=run)
@@ -47,7 +51,22 @@ def run(args) -> int:
         from ..io.json_format import load_network
 
         domain = domain_of(args, net)
-        if args.against:
+        if args.gradient:
+            from ..analysis.gradients import gradient_query_smtlib
+
+            if not isinstance(domain, Box):
+                raise VerifyError("--gradient needs --box")
+            if args.autodiff is None:
+                text = gradient_query_smtlib(net, domain)
+                what = "gradient == one-hot"
+            else:
+                try:
+                    s = parse_rational(args.autodiff)
+                except ValueError as exc:
+                    raise VerifyError(f"--autodiff: {exc}") from None
+                text = gradient_query_smtlib(net, domain, mode="autodiff", s=s)
+                what = f"autodiff gradient (relu'(0) = {args.autodiff}) == one-hot"
+        elif args.against:
             text = smtlib.equivalence_query(net, load_network(args.against), domain)
             what = f"equivalence with {args.against}"
         elif t is not None:
@@ -59,7 +78,7 @@ def run(args) -> int:
             text = smtlib.exactness_query(net, domain)
             what = "exactness"
         write_output(args.smtlib, text)
-        print(f"wrote {args.smtlib}: {what} on {domain.describe()} (QF_LRA; unsat proves the claim)")
+        print(f"wrote {args.smtlib}: {what} on {domain.describe()} (SMT-LIB 2; unsat proves the claim)")
         return 0
     from ..io.vnnlib import export_vnnlib, network_to_onnx
 
