@@ -105,7 +105,7 @@ def test_autodiff_matches_torch_autograd_relu_at_zero_is_zero():
             assert tuple(F(v) for v in x.grad.tolist()) == autodiff_gradient(net, p, s=0)
 
 
-def _torch_eval(net, x, torch):
+def _torch_eval(net, x, torch, reduce_max=None):
     from verify.ir.ops import Op
     vals = {}
     for n in net.order:
@@ -120,7 +120,8 @@ def _torch_eval(net, x, torch):
         elif op is Op.RELU:
             vals[n] = torch.relu(vals[net.single_pred(n)])
         elif op is Op.MAX:
-            vals[n] = torch.stack([vals[p] for p in net.preds(n)]).max()
+            stacked = torch.stack([vals[p] for p in net.preds(n)])
+            vals[n] = reduce_max(stacked) if reduce_max else stacked.max(dim=0).values
         else:
             vals[n] = vals[net.single_pred(n)]
     return vals[net.outputs[0]]
@@ -235,3 +236,26 @@ def test_exported_gradient_query_same_verdict_in_cvc5(net, box, mode, s):
     assert ours in (Status.PROVED, Status.REFUTED)
     want = "unsat" if ours is Status.PROVED else "sat"
     assert run_cvc5(gradient_query_smtlib(net, box, mode=mode, s=s)) == want
+
+
+# torch's own conventions (2.13): max(dim) and MaxPool send the gradient to the first maximal index;
+# the full reduction max(), amax() and torch.maximum split it evenly among ties.
+TORCH_MAX = [("max(dim=0)", lambda t: t.max(dim=0).values, "first"), ("max()", lambda t: t.max(), "split"),
+             ("amax()", lambda t: t.amax(), "split")]
+
+
+@pytest.mark.parametrize("flavor", TORCH_MAX, ids=[f[0] for f in TORCH_MAX])
+@pytest.mark.parametrize("seed", range(6))
+def test_random_networks_autodiff_vs_torch_and_regions(seed, flavor):
+    from random_nets import random_net
+    net = random_net(seed)
+    # region gradients: each witness is interior, so autodiff with any s gives the region's gradient
+    for r in region_gradients(net, Box.cube(3, -2, 2)):
+        assert autodiff_gradient(net, r.witness, s=0) == r.gradient == autodiff_gradient(net, r.witness, s=1)
+    torch = pytest.importorskip("torch")
+    # torch autograd (relu'(0) = 0, max -> first maximal argument of torch.stack().max()) at grid points,
+    # where ReLUs and max nodes often read exact zeros and ties.
+    for p in itertools.product([-1, 0, 1], repeat=3):
+        x = torch.tensor([float(v) for v in p], dtype=torch.float64, requires_grad=True)
+        _torch_eval(net, x, torch, flavor[1]).backward()
+        assert tuple(F(v) for v in x.grad.tolist()) == autodiff_gradient(net, p, s=0, max_rule=flavor[2])

@@ -122,3 +122,16 @@ def test_every_op_has_a_sympy_handler():
     from verify.backends.sympy_backend import SYMPY_HANDLED_OPS
     from verify.ir.ops import Op as _Op
     assert SYMPY_HANDLED_OPS == frozenset(_Op)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_round_trip_random_networks(seed):
+    from random_nets import random_net
+    net = random_net(seed)
+    xs = input_symbols(net.n_inputs)
+    back = from_sympy(to_sympy(net, xs), xs)
+    assert check_equivalent(net, back).status is Status.PROVED
+    # and through the gadget trees (ReLU only) as well
+    relu_only = from_sympy(to_sympy(net, xs), xs, max_as="B")
+    assert relu_only.is_relu_network
+    assert check_equivalent(net, relu_only).status is Status.PROVED
