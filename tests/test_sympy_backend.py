@@ -135,3 +135,10 @@ def test_round_trip_random_networks(seed):
     relu_only = from_sympy(to_sympy(net, xs), xs, max_as="B")
     assert relu_only.is_relu_network
     assert check_equivalent(net, relu_only).status is Status.PROVED
+
+
+def test_min_with_zero_is_a_relu():
+    x = sp.Symbol("x", real=True)
+    net = from_sympy(sp.Min(x, 0), [x])
+    assert net.is_relu_network and net.n_relus == 1
+    assert [evaluate(net, (v,))[0] for v in (-2, 0, 3)] == [-2, 0, 0]

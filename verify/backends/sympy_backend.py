@@ -209,6 +209,9 @@ def from_sympy(expr, symbols: Sequence, *, max_as: str = "max", windows=None, na
     def build_max(args: list[Expr]) -> Expr:
         if len(args) == 1:
             return args[0]
+        zero = [k for k, a in enumerate(args) if not a.coef and a.const == 0]
+        if len(args) == 2 and len(zero) == 1:
+            return b.relu(args[1 - zero[0]])  # max(t, 0) is a ReLU, whatever max_as says
         if max_as == "max":
             return b.max(args)
         return tree_max_expr(b, args, max_as)
@@ -239,9 +242,6 @@ def from_sympy(expr, symbols: Sequence, *, max_as: str = "max", windows=None, na
                 raise UnsupportedOpError(f"product {e} is not a rational constant times one term")
             return walk(rest) * Fraction(int(coeff.p), int(coeff.q))
         if isinstance(e, sp.Max):
-            others = [a for a in e.args if a != 0]
-            if len(others) == 1 and len(e.args) == 2:
-                return b.relu(walk(others[0]))  # Max(t, 0) is a ReLU, whatever max_as says
             return build_max([walk(a) for a in e.args])
         if isinstance(e, sp.Min):
             return -build_max([-walk(a) for a in e.args])

@@ -173,8 +173,8 @@ class _Importer:
     def op_Cast(self, node, a, where):
         x = self.get(node, 0)
         if x.dtype == object and not T.is_const(x):
-            return x  # a cast of an exact value is the value (float types only matter for rounding)
-        return x
+            raise UnsupportedOpError(f"{where}: a cast of a network value would round it")
+        return x  # casts of constants (shapes, indices) keep their exact value
 
     def op_Shape(self, node, a, where):
         return np.array(self.get(node, 0).shape, dtype=np.int64)
