@@ -135,3 +135,14 @@ def test_bad_files(tmp_path):
         import_onnx(p)
     with pytest.raises(NetworkFormatError):
         import_onnx(tmp_path / "missing.onnx")
+
+
+def test_shape_arithmetic_on_constants():
+    # Shape -> Cast -> Reshape (what exporters emit for flatten) and a cast integer constant.
+    from onnx import TensorProto
+    nodes = [helper.make_node("Shape", ["x"], ["s"]), helper.make_node("Cast", ["s"], ["s2"], to=TensorProto.INT64),
+             helper.make_node("Reshape", ["x", "s2"], ["r"]),
+             helper.make_node("Cast", ["c"], ["cf"], to=TensorProto.FLOAT), helper.make_node("Add", ["r", "cf"], ["y"])]
+    m = make_model(nodes, [value_info("x", [1, 4])], [value_info("y", [1, 4])],
+                   [tensor("c", np.array([1, 2, 3, 4], dtype=np.int64))])
+    assert evaluate(import_onnx(m), (0, 0, F(1, 2), -1)) == (1, 2, F(7, 2), 3)

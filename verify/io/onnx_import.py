@@ -174,7 +174,16 @@ class _Importer:
         x = self.get(node, 0)
         if x.dtype == object and not T.is_const(x):
             raise UnsupportedOpError(f"{where}: a cast of a network value would round it")
-        return x  # casts of constants (shapes, indices) keep their exact value
+        to = self.onnx.helper.tensor_dtype_to_np_dtype(a["to"])
+        vals = np.asarray(x)
+        if np.dtype(to).kind in "iu":
+            return np.array([int(Fraction(v)) for v in vals.ravel()], dtype=np.int64).reshape(vals.shape)
+        if np.dtype(to).kind == "f":
+            flat = [Fraction(v) for v in vals.ravel()]
+            if any(Fraction(float(np.asarray(float(v), dtype=to))) != v for v in flat):
+                raise UnsupportedOpError(f"{where}: the cast would round a constant")
+            return T.const_array(np.array([float(v) for v in flat]).reshape(vals.shape))
+        raise UnsupportedOpError(f"{where}: cast to {np.dtype(to)} is not supported")
 
     def op_Shape(self, node, a, where):
         return np.array(self.get(node, 0).shape, dtype=np.int64)
