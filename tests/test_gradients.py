@@ -259,3 +259,21 @@ def test_random_networks_autodiff_vs_torch_and_regions(seed, flavor):
         x = torch.tensor([float(v) for v in p], dtype=torch.float64, requires_grad=True)
         _torch_eval(net, x, torch, flavor[1]).backward()
         assert tuple(F(v) for v in x.grad.tolist()) == autodiff_gradient(net, p, s=0, max_rule=flavor[2])
+
+
+def test_autodiff_query_with_split_and_all_rules_on_max_nodes():
+    from verify.analysis import reference_network
+    ref = reference_network(pool2d(3, 3, 2, 1))
+    # off the tie set every rule gives the one-hot: proved for each
+    for rule in ("first", "split", "all"):
+        assert check_gradient_onehot(ref, Box.cube(9), mode="autodiff", max_rule=rule).status is Status.PROVED
+    # max(relu(x0), relu(x1)) is not max(x0, x1): where both inputs are negative its max node sees a
+    # tie (0, 0) and its gradient is 0 under every rule, not the one-hot of the argmax
+    b = GraphBuilder(2)
+    x0, x1 = b.input_exprs()
+    b.output(b.max([b.relu(x0), b.relu(x1)]))
+    net = b.build()
+    r = check_gradient_onehot(net, Box.cube(2, -1, 1), mode="autodiff", max_rule="all")
+    assert r.status is Status.REFUTED
+    assert max(r.witness) <= 0 and r.gradient == (0, 0)  # e.g. (-1/2, 0): relu'(0) = 0 as well
+    assert autodiff_gradient(net, r.witness, max_rule="all") == r.gradient

@@ -363,7 +363,14 @@ class _Encoding:
             g = []
             for t in range(d):
                 total = z3.Sum([z3.If(ismax[i], _z(grads[i][t]), rational(0)) for i in range(k)])
-                g.append(total / count if self.max_rule == "split" else total)
+                if self.max_rule == "split":
+                    # total / count, kept linear: count is one of 1..k
+                    split = total
+                    for c in range(2, k + 1):
+                        split = z3.If(count == c, total * rational(Fraction(1, c)), split)
+                    g.append(split)
+                else:
+                    g.append(total)
             self.grad[n] = tuple(g)
         else:
             g = []
