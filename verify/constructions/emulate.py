@@ -14,7 +14,7 @@ from ..ir.ops import Op
 from .gadgets import check_gadget
 from .max_trees import tree_max_expr
 
-__all__ = ["emulate_max", "rebuild"]
+__all__ = ["emulate_max", "rebuild", "check_emulation"]
 
 
 def rebuild(net: Network, gadget: str | None = None, name: str | None = None) -> Network:
@@ -60,3 +60,32 @@ def emulate_max(net: Network, gadget: str = "A") -> Network:
     (True, 'PROVED')
     """
     return rebuild(net, gadget, name=f"{net.name or 'network'} (max as gadget {gadget})")
+
+
+def check_emulation(net: Network, gadget: str = "A", *, timeout: float | None = None):
+    """Prove ``emulate_max(net, gadget) == net`` on all of R^d by a rewrite lemma, without one big query.
+
+    :func:`emulate_max` replaces each ``max`` node over arguments ``a_1..a_k`` by ``tree_max_expr`` of the
+    same arguments; the tree is a fixed composition of its arguments, so it equals ``max(a_1..a_k)`` for
+    all arguments iff the tree on fresh inputs, :func:`max_tree` ``(k, gadget)``, equals max on all of
+    R^k. That lemma is decided by :func:`verify.analysis.check_exact` once per arity k occurring in the
+    network. A whole-network :func:`check_equivalent` gives the same verdict but can take minutes on an
+    imported CNN (see docs); this takes milliseconds.
+
+    Returns an :class:`~verify.analysis.results.ExactnessResult` over ``RealSpace(d)`` (query "emulation").
+    """
+    from ..analysis.exactness import check_exact
+    from ..analysis.results import Deadline, ExactnessResult, Status
+    from ..domain import RealSpace
+    from .max_trees import max_tree
+
+    check_gadget(gadget)
+    deadline = Deadline(timeout)
+    arities = sorted({len(net.preds(n)) for n in net.max_nodes if len(net.preds(n)) > 1})
+    for k in arities:
+        r = check_exact(max_tree(k, gadget), timeout=deadline.remaining())
+        if r.status is not Status.PROVED:
+            return ExactnessResult(r.status, RealSpace(net.n_inputs), deadline.elapsed(), query="emulation",
+                                   reason=f"the gadget-{gadget} tree of arity {k} is not proved exact: {r.reason}")
+    return ExactnessResult(Status.PROVED, RealSpace(net.n_inputs), deadline.elapsed(), query="emulation",
+                           reason=f"max trees of gadget {gadget} proved exact on R^k for k in {arities or '[]'}")
