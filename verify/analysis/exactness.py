@@ -48,6 +48,9 @@ def check_equivalent(net1: Network, net2: Network, domain: Box | RealSpace | Non
         low.append(Z3Lowering(net, xs, prefix=f"n{k}", phases=phases))
     base = domain_constraints(xs, domain) + low[0].side + low[1].side
     for o in range(net1.n_outputs):
+        if deadline.expired():
+            return ExactnessResult(Status.UNKNOWN, domain, deadline.elapsed(), output_index=o,
+                                   reason=f"timeout before output {o} was decided", query=query)
         solver = z3.Solver()
         ms = deadline.z3_ms()
         if ms is not None:

@@ -28,7 +28,6 @@ from ..backends.z3_backend import Z3Lowering, domain_constraints, from_z3, ratio
 from ..domain import Box
 from ..errors import DomainError, VerifyError
 from ..ir.graph import Network
-from ..ir.ops import Op
 from .reference import reference_network
 from .results import Deadline, ErrorResult, Status
 
@@ -99,6 +98,8 @@ def sup_difference(f: Network, g: Network, box: Box, *, deadline: Deadline | Non
         solver.add(base)
         diff = lf.outputs[o] - lg.outputs[o]
         while True:
+            if deadline.expired():
+                return Status.UNKNOWN, best_val, best_x, best_o, upper, stats
             ms = deadline.z3_ms()
             if ms is not None:
                 solver.set("timeout", ms)

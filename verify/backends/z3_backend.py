@@ -100,17 +100,17 @@ class Z3Lowering:
         self.bounds = bounds
         self.side: list = []
         self.values: dict = {}
-        handlers = {
-            Op.INPUT: self._input,
-            Op.AFFINE: self._affine,
-            Op.RELU: self._relu,
-            Op.MAX: self._max,
-            Op.OUTPUT: self._output,
-        }
         for node in net.order:
-            self.values[node] = handlers[net.op(node)](node)
+            self.values[node] = getattr(self, self.HANDLERS[net.op(node)])(node)
 
-    HANDLED_OPS = frozenset(Op)
+    # One handler (method name) per op.
+    HANDLERS = {
+        Op.INPUT: "_input",
+        Op.AFFINE: "_affine",
+        Op.RELU: "_relu",
+        Op.MAX: "_max",
+        Op.OUTPUT: "_output",
+    }
 
     @property
     def outputs(self) -> list:
