@@ -91,7 +91,7 @@ def test_import_onnx_round_trip(tree4, tmp_path, capsys):
 def test_import_errors_are_one_line(tmp_path, capsys):
     onnx = pytest.importorskip("onnx")
     from onnx import helper
-    from onnx_models import make_model, value_info
+    from tests.onnx_models import make_model, value_info
     m = make_model([helper.make_node("Tanh", ["x"], ["y"], name="t1")], [value_info("x", [1, 2])],
                    [value_info("y", [1, 2])], [])
     path = tmp_path / "tanh.onnx"

@@ -247,7 +247,7 @@ TORCH_MAX = [("max(dim=0)", lambda t: t.max(dim=0).values, "first"), ("max()", l
 @pytest.mark.parametrize("flavor", TORCH_MAX, ids=[f[0] for f in TORCH_MAX])
 @pytest.mark.parametrize("seed", range(6))
 def test_random_networks_autodiff_vs_torch_and_regions(seed, flavor):
-    from random_nets import random_net
+    from tests.random_nets import random_net
     net = random_net(seed)
     # region gradients: each witness is interior, so autodiff with any s gives the region's gradient
     for r in region_gradients(net, Box.cube(3, -2, 2)):

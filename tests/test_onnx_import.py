@@ -8,7 +8,7 @@ import pytest
 onnx = pytest.importorskip("onnx")
 from onnx import helper  # noqa: E402
 
-from onnx_models import cnn_model, make_model, tensor, value_info  # noqa: E402
+from tests.onnx_models import cnn_model, make_model, tensor, value_info  # noqa: E402
 from verify.analysis import Status, check_equivalent, check_exact, worst_case_error  # noqa: E402
 from verify.analysis.compare import worst_case_difference  # noqa: E402
 from verify.backends.evaluator import evaluate  # noqa: E402

@@ -126,7 +126,7 @@ def test_every_op_has_a_sympy_handler():
 
 @pytest.mark.parametrize("seed", range(6))
 def test_round_trip_random_networks(seed):
-    from random_nets import random_net
+    from tests.random_nets import random_net
     net = random_net(seed)
     xs = input_symbols(net.n_inputs)
     back = from_sympy(to_sympy(net, xs), xs)
