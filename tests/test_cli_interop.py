@@ -132,3 +132,13 @@ def test_console_entry_runs_as_module(tree4):
     # the module form used in the docs works end to end (one subprocess only)
     r = subprocess.run([sys.executable, "-m", "verify.cli", "ties", "--kernel", "1"], capture_output=True, text=True)
     assert r.returncode == 0
+
+
+def test_gradient_regions_command(tmp_path, capsys):
+    p = tmp_path / "t2.json"
+    save_network(max_tree(2, "A"), p)
+    code, out, _ = run(["gradient", str(p), "--box=-1,1", "--regions", "--json"], capsys)
+    data = json.loads(out)
+    # relu(a-b), relu(b), relu(-b): the signs of a - b and b cut the open square into 4 regions
+    assert code == 0 and len(data["regions"]) == 4
+    assert sorted(r["gradient"] for r in data["regions"]) == [["0", "1"], ["0", "1"], ["1", "0"], ["1", "0"]]

@@ -277,3 +277,22 @@ def test_autodiff_query_with_split_and_all_rules_on_max_nodes():
     assert r.status is Status.REFUTED
     assert max(r.witness) <= 0 and r.gradient == (0, 0)  # e.g. (-1/2, 0): relu'(0) = 0 as well
     assert autodiff_gradient(net, r.witness, max_rule="all") == r.gradient
+
+
+@pytest.mark.parametrize("gadget", ["A", "B"])
+def test_region_enumeration_against_sampling(gadget):
+    # Second method: float sampling. Every pattern seen at a sample whose pre-activations are all
+    # clearly non-zero must be one of the enumerated open regions, and with 20000 samples on this small
+    # net every region is hit (each has volume well above 1/20000 of the box here).
+    import numpy as np
+    from verify.backends.evaluator import evaluate_batch_nodes
+    net = max_tree(4, gadget)
+    regions = region_gradients(net, Box.cube(4, -1, 1))
+    enumerated = {frozenset(r.active) for r in regions}
+    assert len(enumerated) == len(regions)
+    X = np.random.default_rng(0).uniform(-1, 1, (20000, 4))
+    vals, idx = evaluate_batch_nodes(net, X)
+    pre = np.stack([vals[idx[net.single_pred(r)]] for r in net.relu_nodes], 1)
+    clear = np.all(np.abs(pre) > 1e-9, axis=1)
+    seen = {frozenset(r for r, on in zip(net.relu_nodes, row) if on) for row in (pre[clear] > 0)}
+    assert seen == enumerated

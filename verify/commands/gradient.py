@@ -19,6 +19,9 @@ def register(sub) -> None:
     add_query_args(p, box_required=True)
     p.add_argument("--autodiff", metavar="S", default=None,
                    help="check autodiff's gradient with relu'(0) = S instead of the true gradient")
+    p.add_argument("--regions", action="store_true",
+                   help="instead: list every open activation region meeting the box with its exact gradient")
+    p.add_argument("--output", type=int, default=0, help="with --regions: which output (default 0)")
     p.add_argument("--max-rule", choices=MAX_RULES, default="first", help="autodiff rule for max nodes")
     p.set_defaults(func=run)
 
@@ -26,6 +29,21 @@ def register(sub) -> None:
 def run(args) -> int:
     net = load(args)
     box = domain_of(args, net)
+    if args.regions:
+        from ..analysis.gradients import region_gradients
+        from ..numbers import to_text
+
+        regions = region_gradients(net, box, output=args.output, timeout=args.timeout)
+        if args.json:
+            emit_json({"query": "regions", "domain": box.to_json(), "output": args.output,
+                       "regions": [r.to_json() for r in regions]})
+        else:
+            print(f"{len(regions)} open activation regions of output {args.output} meet {box.describe()}")
+            for r in regions:
+                grad = ", ".join(to_text(v) for v in r.gradient)
+                point = ", ".join(to_text(v) for v in r.witness)
+                print(f"  gradient ({grad})  active ReLUs {{{', '.join(map(str, r.active))}}}  e.g. x = ({point})")
+        return 0
     if args.autodiff is None:
         r = check_gradient_onehot(net, box, timeout=args.timeout)
     else:
