@@ -82,3 +82,12 @@ def test_export_directory(tmp_path):
     assert check_equivalent(back, difference_network(max_tree(4, "A"))).status is Status.PROVED
     text = (tmp_path / "bench" / "property.vnnlib").read_text()
     assert "(declare-const X_3 Real)" in text and "(>= Y_0 0.5)" in text
+
+
+def test_difference_network_of_a_model_with_max_nodes_is_relu_only():
+    ref = reference_network(pool2d(3, 3, 2, 1))  # four max nodes, error 0 against itself
+    diff = difference_network(ref)
+    assert diff.is_relu_network
+    zero = import_onnx(network_to_onnx(diff))
+    for p in itertools.product([0, 1], repeat=9):
+        assert evaluate(zero, p) == (0, 0, 0, 0)

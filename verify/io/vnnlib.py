@@ -185,6 +185,7 @@ def difference_network(net: Network, gadget: str = "skip") -> Network:
     """``D_o(x) = N_o(x) - max_{i in window_o} x_i``, the max as an exact ReLU tree of ``gadget``.
 
     The tree is exact on all of R^d (Arora et al., ICLR 2018), so ``D`` is the error function of ``net``.
+    Max nodes of ``net`` itself are emulated by the same trees, so ``D`` has ReLUs only.
     """
     from ..constructions.gadgets import check_gadget
     from ..constructions.max_trees import tree_max_expr
@@ -205,7 +206,8 @@ def difference_network(net: Network, gadget: str = "skip") -> Network:
         elif op is Op.RELU:
             val[n] = b.relu(val[net.single_pred(n)])
         elif op is Op.MAX:
-            val[n] = b.max([val[p] for p in net.preds(n)])
+            # the network's own max nodes (imported pooling) become exact ReLU trees too
+            val[n] = tree_max_expr(b, [val[p] for p in net.preds(n)], gadget)
         else:
             val[n] = val[net.single_pred(n)]
     for o, w in zip(net.outputs, windows):
