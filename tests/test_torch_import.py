@@ -93,3 +93,22 @@ def test_unsupported_layer_in_memory():
         import_torch(nn.Sequential(nn.Linear(2, 2), nn.Tanh()))
     with pytest.raises(VerifyError, match="input_shape"):
         import_torch(nn.Sequential(nn.Conv2d(1, 1, 2)))
+
+
+def test_torch_and_onnx_importers_agree():
+    # Two independent paths to the IR: the torch importer on the module, and the ONNX importer on
+    # torch's own ONNX export of it (TorchScript exporter). z3 proves the two networks equal.
+    pytest.importorskip("onnx")
+    import io
+    import warnings
+    from verify.io.onnx_import import import_onnx
+    torch.manual_seed(4)
+    model = nn.Sequential(nn.Conv2d(1, 2, 2), nn.ReLU(), nn.MaxPool2d(2, 1), nn.Flatten(), nn.Linear(2, 1))
+    buf = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(model, torch.zeros(1, 1, 3, 3), buf, dynamo=False)
+    a = import_torch(model, (1, 3, 3))
+    b = import_onnx(buf.getvalue())
+    assert len(a.max_nodes) == len(b.max_nodes) == 2
+    assert check_equivalent(a, b, Box.cube(9)).status is Status.PROVED
