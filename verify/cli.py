@@ -26,6 +26,11 @@ COMMANDS = (
     "tradeoff",
     "images",
     "one_hidden",
+    "import_",
+    "export",
+    "sympy_cmd",
+    "ties",
+    "gradient",
 )
 
 class _Parser(argparse.ArgumentParser):

@@ -1,0 +1,54 @@
+"""Exact worst-case difference of two networks on a box (e.g. a model with max pooling and the
+same model with the pooling replaced by a ReLU emulation).
+
+``sup_over = sup_x max_o (f_o(x) - g_o(x))`` and ``sup_under = sup_x max_o (g_o(x) - f_o(x))``, each
+attained at an exact witness, computed by :func:`verify.analysis.worst_case.sup_difference` (region
+hopping with z3, every value confirmed by the exact evaluator).
+"""
+
+from __future__ import annotations
+
+from ..domain import Box
+from ..errors import DomainError, VerifyError
+from ..ir.graph import Network
+from .results import Deadline, ErrorResult, Status
+from .worst_case import sup_difference
+
+__all__ = ["worst_case_difference"]
+
+
+def worst_case_difference(f: Network, g: Network, box: Box, *, timeout: float | None = None,
+                          samples: int = 512, seed: int = 0) -> ErrorResult:
+    """Exact ``sup (f - g)`` (``sup_over``) and ``sup (g - f)`` (``sup_under``) over ``box``.
+
+    The result has the fields of :class:`ErrorResult`, with ``g`` in the place of the max reference.
+
+    Examples
+    --------
+    >>> from verify.constructions import max_tree, mean_network
+    >>> r = worst_case_difference(max_tree(4, "A"), mean_network(4), Box.cube(4))
+    >>> r.sup_over, r.sup_under
+    (Fraction(3, 4), Fraction(0, 1))
+    """
+    if not isinstance(box, Box):
+        raise DomainError("a worst-case difference needs a box")
+    if f.n_inputs != g.n_inputs or f.n_outputs != g.n_outputs:
+        raise VerifyError(
+            f"networks have different shapes: {f.n_inputs}->{f.n_outputs} and {g.n_inputs}->{g.n_outputs}"
+        )
+    if box.dim != f.n_inputs:
+        raise VerifyError(f"box has dimension {box.dim}, the networks have {f.n_inputs} inputs")
+    deadline = Deadline(timeout)
+    s1, over, w_over, o_over, up_over, st1 = sup_difference(f, g, box, deadline=deadline, samples=samples, seed=seed)
+    s2, under, w_under, o_under, up_under, st2 = sup_difference(g, f, box, deadline=deadline, samples=samples,
+                                                                seed=seed + 1)
+    status = Status.PROVED if s1 is Status.PROVED and s2 is Status.PROVED else Status.UNKNOWN
+    return ErrorResult(
+        status=status, domain=box, seconds=deadline.elapsed(),
+        sup_over=over, sup_under=under, witness_over=w_over, witness_under=w_under,
+        output_over=o_over, output_under=o_under,
+        upper_over=over if s1 is Status.PROVED else up_over,
+        upper_under=under if s2 is Status.PROVED else up_under,
+        reason="" if status is Status.PROVED else "timeout or solver unknown: values are lower bounds",
+        stats={"over": st1, "under": st2},
+    )

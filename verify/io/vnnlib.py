@@ -1,0 +1,296 @@
+"""Export for other neural-network verifiers: ONNX networks and VNN-LIB properties (the format of the
+International Verification of Neural Networks Competition, VNN-COMP).
+
+:func:`network_to_onnx` writes any IR network as ONNX: a layered network as a chain of ``Gemm`` and
+``Relu``; any other graph (skip connections, ``max`` nodes) in stages, each stage a ``Gemm`` over the
+concatenation of every value computed so far, followed by ``Relu`` for ReLUs and ``Gather`` +
+``ReduceMax`` for max nodes. Weights are stored as float32 (what verifiers read); the export refuses a
+weight that float32 cannot hold exactly unless ``allow_rounding=True``, since a rounded network is a
+different network.
+
+:func:`difference_network` builds ``D_o(x) = N_o(x) - max_{i in window_o} x_i`` with the max as an exact
+ReLU tree (so ReLU-only verifiers can read it), and :func:`vnnlib_property` states
+``exists x in box, o: |D_o(x)| >= t`` in VNN-LIB: a verifier answering "unsat"/"holds" proves that the
+worst-case error is below ``t``; "sat" means the error reaches ``t``. :func:`export_vnnlib` writes the
+network, the difference network, the property and an ``instances.csv`` to a directory.
+
+References
+----------
+VNN-LIB standard, http://www.vnnlib.org ; VNN-COMP benchmark layout (onnx, vnnlib, timeout per line).
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+from ..domain import Box
+from ..errors import MissingExtraError, VerifyError
+from ..ir.builder import Expr, GraphBuilder
+from ..ir.graph import Network
+from ..ir.layers import collapsed_affine, to_layers
+from ..ir.ops import Op
+from ..numbers import to_text
+from .files import atomic_write_bytes, atomic_write_text
+
+__all__ = ["network_to_onnx", "difference_network", "vnnlib_property", "export_vnnlib", "float32_exact"]
+
+OPSET = 17
+
+
+def _onnx():
+    try:
+        import onnx
+    except ImportError:
+        raise MissingExtraError("ONNX export needs onnx: pip install 'verify[onnx]'") from None
+    return onnx
+
+
+def float32_exact(q: Fraction) -> bool:
+    """Is ``q`` exactly a float32 value?"""
+    return Fraction(float(np.float32(float(q)))) == q
+
+
+def _matrix(rows, allow_rounding: bool, where: str) -> np.ndarray:
+    out = np.array([[float(v) for v in r] for r in rows], dtype=np.float32).reshape(len(rows), -1)
+    if not allow_rounding:
+        for r, row in enumerate(rows):
+            for c, v in enumerate(row):
+                if not float32_exact(v):
+                    raise VerifyError(f"{where}: weight {to_text(v)} (row {r}, column {c}) is not a float32 value; "
+                                      f"pass allow_rounding=True (--allow-rounding) to export a rounded copy")
+    return out
+
+
+def network_to_onnx(net: Network, *, allow_rounding: bool = False, name: str | None = None):
+    """An ``onnx.ModelProto`` computing ``net``: input ``X`` of shape [1, d], output ``Y`` of shape [1, m]."""
+    onnx = _onnx()
+    from onnx import TensorProto, helper, numpy_helper
+
+    nodes, inits = [], []
+    counter = [0]
+
+    def const(arr, label):
+        counter[0] += 1
+        n = f"{label}_{counter[0]}"
+        inits.append(numpy_helper.from_array(np.asarray(arr), n))
+        return n
+
+    def gemm(inp, rows, bias, label):
+        # Y = inp @ W^T + b with W given row by row (one row per output unit)
+        w = const(_matrix(rows, allow_rounding, label), f"{label}_W")
+        b = const(_matrix([bias], allow_rounding, label).reshape(-1), f"{label}_B")
+        out = f"{label}_out"
+        nodes.append(helper.make_node("Gemm", [inp, w, b], [out], transB=1, name=label))
+        return out
+
+    layers = to_layers(net)
+    if layers is not None:
+        h = "X"
+        for k, layer in enumerate(layers, start=1):
+            z = gemm(h, layer.weights, layer.bias, f"layer{k}")
+            if layer.activation == "relu":
+                nodes.append(helper.make_node("Relu", [z], [f"relu{k}"], name=f"relu{k}"))
+                h = f"relu{k}"
+            else:
+                h = z
+        nodes.append(helper.make_node("Identity", [h], ["Y"], name="output"))
+    else:
+        _staged(net, nodes, gemm, const, helper)
+    graph = helper.make_graph(
+        nodes, name or net.name or "verify-network",
+        [helper.make_tensor_value_info("X", TensorProto.FLOAT, [1, net.n_inputs])],
+        [helper.make_tensor_value_info("Y", TensorProto.FLOAT, [1, net.n_outputs])],
+        initializer=inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="verify")
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    return model
+
+
+def _staged(net: Network, nodes, gemm, const, helper) -> None:
+    collapsed = collapsed_affine(net)
+
+    def expr_of(node):
+        if net.op(node) is Op.AFFINE:
+            return collapsed[node]
+        return ({node: Fraction(1)}, Fraction(0))
+
+    stage: dict = {n: 0 for n in net.inputs}
+    for n in net.order:
+        op = net.op(n)
+        if op is Op.RELU:
+            coef, _ = expr_of(net.single_pred(n))
+            stage[n] = 1 + max((stage[s] for s in coef), default=0)
+        elif op is Op.MAX:
+            deps = [s for p in net.preds(n) for s in expr_of(p)[0]]
+            stage[n] = 1 + max((stage[s] for s in deps), default=0)
+    order = list(net.inputs)  # the columns of the running value vector H
+    h = "X"
+    depth = max(stage.values())
+    for k in range(1, depth + 1):
+        relus = [n for n in net.order if net.op(n) is Op.RELU and stage[n] == k]
+        maxes = [n for n in net.order if net.op(n) is Op.MAX and stage[n] == k]
+        pos = {s: c for c, s in enumerate(order)}
+
+        def row(expr):
+            coef, const_ = expr
+            r = [Fraction(0)] * len(order)
+            for s, c in coef.items():
+                r[pos[s]] = c
+            return r, const_
+
+        new, parts = [], []
+        if relus:
+            rows = [row(expr_of(net.single_pred(n))) for n in relus]
+            z = gemm(h, [r for r, _ in rows], [c for _, c in rows], f"stage{k}_relu")
+            nodes.append(helper.make_node("Relu", [z], [f"stage{k}_r"], name=f"stage{k}_relu_act"))
+            parts.append(f"stage{k}_r")
+            new += relus
+        if maxes:
+            args = [(n, p) for n in maxes for p in net.preds(n)]
+            rows = [row(expr_of(p)) for _, p in args]
+            z = gemm(h, [r for r, _ in rows], [c for _, c in rows], f"stage{k}_maxargs")
+            col = 0
+            for j, n in enumerate(maxes):
+                kk = len(net.preds(n))
+                idx = const(np.arange(col, col + kk, dtype=np.int64), f"stage{k}_idx")
+                g = f"stage{k}_m{j}_args"
+                nodes.append(helper.make_node("Gather", [z, idx], [g], axis=1, name=f"stage{k}_gather{j}"))
+                nodes.append(helper.make_node("ReduceMax", [g], [f"stage{k}_m{j}"], axes=[1], keepdims=1,
+                                              name=f"stage{k}_max{j}"))
+                parts.append(f"stage{k}_m{j}")
+                col += kk
+            new += maxes
+        nxt = f"H{k}"
+        nodes.append(helper.make_node("Concat", [h] + parts, [nxt], axis=1, name=f"stage{k}_concat"))
+        h = nxt
+        order += new
+    pos = {s: c for c, s in enumerate(order)}
+    rows, bias = [], []
+    for o in net.outputs:
+        coef, c = expr_of(net.single_pred(o))
+        r = [Fraction(0)] * len(order)
+        for s, w in coef.items():
+            r[pos[s]] = w
+        rows.append(r)
+        bias.append(c)
+    y = gemm(h, rows, bias, "output")
+    nodes.append(helper.make_node("Identity", [y], ["Y"], name="output_id"))
+
+
+def difference_network(net: Network, gadget: str = "skip") -> Network:
+    """``D_o(x) = N_o(x) - max_{i in window_o} x_i``, the max as an exact ReLU tree of ``gadget``.
+
+    The tree is exact on all of R^d (Arora et al., ICLR 2018), so ``D`` is the error function of ``net``.
+    Max nodes of ``net`` itself are emulated by the same trees, so ``D`` has ReLUs only.
+    """
+    from ..constructions.gadgets import check_gadget
+    from ..constructions.max_trees import tree_max_expr
+
+    check_gadget(gadget)
+    windows = net.windows
+    if windows is None:
+        raise VerifyError("the network has several outputs but no 'windows'")
+    b = GraphBuilder(net.n_inputs)
+    xs = b.input_exprs()
+    val: dict = {}
+    for n in net.order:
+        op = net.op(n)
+        if op is Op.INPUT:
+            val[n] = xs[net.graph.nodes[n]["index"]]
+        elif op is Op.AFFINE:
+            val[n] = Expr.sum(val[p] * w for p, w in net.affine_terms(n)) + net.bias(n)
+        elif op is Op.RELU:
+            val[n] = b.relu(val[net.single_pred(n)])
+        elif op is Op.MAX:
+            # the network's own max nodes (imported pooling) become exact ReLU trees too
+            val[n] = tree_max_expr(b, [val[p] for p in net.preds(n)], gadget)
+        else:
+            val[n] = val[net.single_pred(n)]
+    for o, w in zip(net.outputs, windows):
+        ref = tree_max_expr(b, [xs[i] for i in w], gadget)
+        b.output(val[o] - ref)
+    return b.build(name=f"{net.name or 'network'} minus max")
+
+
+def vnnlib_property(box: Box, n_outputs: int, threshold, comment: str = "") -> str:
+    """VNN-LIB text: ``X`` in ``box`` and some output ``Y_o >= t`` or ``Y_o <= -t`` (the unsafe set)."""
+    t = Fraction(threshold)
+    if t <= 0:
+        raise VerifyError("the threshold must be positive")
+
+    def num(q):
+        # VNN-LIB tools read decimal literals; a rational that is not a finite decimal is written as
+        # a division (valid SMT-LIB), which some tools may not accept.
+        q = Fraction(q)
+        den = q.denominator
+        while den % 2 == 0:
+            den //= 2
+        while den % 5 == 0:
+            den //= 5
+        if den == 1:
+            return _decimal(q)
+        a = abs(q)
+        lit = f"(/ {a.numerator}.0 {a.denominator}.0)"
+        return f"(- {lit})" if q < 0 else lit
+
+    lines = [f"; {c}" for c in comment.splitlines()] if comment else []
+    lines += [f"(declare-const X_{i} Real)" for i in range(box.dim)]
+    lines += [f"(declare-const Y_{o} Real)" for o in range(n_outputs)]
+    for i, (lo, hi) in enumerate(zip(box.lo, box.hi)):
+        lines.append(f"(assert (>= X_{i} {num(lo)}))")
+        lines.append(f"(assert (<= X_{i} {num(hi)}))")
+    cases = []
+    for o in range(n_outputs):
+        cases.append(f"(and (>= Y_{o} {num(t)}))")
+        cases.append(f"(and (<= Y_{o} {num(-t)}))")
+    lines.append(f"(assert (or {' '.join(cases)}))")
+    return "\n".join(lines) + "\n"
+
+
+def _decimal(q: Fraction) -> str:
+    """Exact decimal text of a rational whose denominator has only the prime factors 2 and 5."""
+    sign = "-" if q < 0 else ""
+    q = abs(q)
+    k = 0
+    while (q * 10 ** k).denominator != 1:
+        k += 1
+    digits = str((q * 10 ** k).numerator).rjust(k + 1, "0")
+    text = digits if k == 0 else f"{digits[:-k]}.{digits[-k:]}"
+    if k == 0:
+        text += ".0"
+    return f"(- {text})" if sign else text
+
+
+def export_vnnlib(net: Network, directory, box: Box, threshold, *, gadget: str = "skip",
+                  allow_rounding: bool = False, timeout: int = 300) -> dict:
+    """Write ``network.onnx``, ``difference.onnx``, ``property.vnnlib`` and ``instances.csv`` to ``directory``.
+
+    Returns the paths written. Everything is prepared in memory first, so a failure writes nothing.
+    """
+    _onnx()
+    if box.dim != net.n_inputs:
+        raise VerifyError(f"box has dimension {box.dim}, the network has {net.n_inputs} inputs")
+    diff = difference_network(net, gadget)
+    m_net = network_to_onnx(net, allow_rounding=allow_rounding)
+    m_diff = network_to_onnx(diff, allow_rounding=allow_rounding)
+    prop = vnnlib_property(box, diff.n_outputs, threshold, comment=(
+        f"verify: error of {net.name or 'network'} against max pooling on {box.describe()}\n"
+        f"network: difference.onnx, Y_o = N_o(X) - max(X over window o)\n"
+        f"sat: some |Y_o| >= {to_text(Fraction(threshold))} in the box; unsat: the worst-case error is below it"))
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = {
+        "network": directory / "network.onnx",
+        "difference": directory / "difference.onnx",
+        "property": directory / "property.vnnlib",
+        "instances": directory / "instances.csv",
+    }
+    atomic_write_bytes(paths["network"], m_net.SerializeToString())
+    atomic_write_bytes(paths["difference"], m_diff.SerializeToString())
+    atomic_write_text(paths["property"], prop)
+    atomic_write_text(paths["instances"], f"difference.onnx,property.vnnlib,{int(timeout)}\n")
+    return {k: str(v) for k, v in paths.items()}
