@@ -103,3 +103,17 @@ def test_prove_runs_a_family_and_matches_the_snapshot(tmp_path, capsys):
 
 def test_unknown_claim_id_is_a_usage_error(capsys):
     assert main(["prove", "--only", "no.such.claim"]) == 2
+
+
+@pytest.mark.parametrize("script", ["prove_gradients.py", "prove_max5.py", "prove_one_hidden.py"])
+def test_proof_scripts_run_and_exit_zero(script):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    env = dict(os.environ, PYTHONPATH=str(root))
+    proc = subprocess.run([sys.executable, script], cwd=root / "proofs", capture_output=True, text=True, env=env, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "0 failed" in proc.stdout

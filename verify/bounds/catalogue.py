@@ -90,6 +90,10 @@ FAMILY_MODULES = (
     "claims_trees",
     "claims_depth",
     "claims_errors",
+    "claims_optimal",
+    "claims_one_hidden",
+    "claims_gradients",
+    "claims_max5",
 )
 
 

@@ -16,6 +16,7 @@ def register(sub) -> None:
     p.add_argument("--only", action="append", metavar="ID", help="run only this claim id or family (repeatable)")
     p.add_argument("--heavy", action="store_true", help="include the heavy claims (long proofs)")
     p.add_argument("--list", action="store_true", help="list the claims and exit")
+    p.add_argument("--details", action="store_true", help="print every exact value behind each claim")
     p.add_argument("--json", metavar="FILE", help="write the results as JSON")
     p.add_argument("--markdown", metavar="FILE", help="write the results as a markdown table")
     p.add_argument("--update-snapshot", action="store_true", help="store the computed values as the new snapshot")
@@ -63,6 +64,11 @@ def run(args) -> int:
     results = run_claims(claims, snapshot, progress=progress)
     for line in table_lines(results):
         print(line)
+    if args.details:
+        for r in results:
+            print(f"\n{r.id}: {r.statement}\n  source: {r.citation}\n  conditions: {r.conditions}")
+            for key, value in r.detail.items():
+                print(f"  {key}: {value}")
     failed = [r for r in results if r.outcome is Outcome.FAIL]
     unknown = [r for r in results if r.outcome is Outcome.UNKNOWN]
     total = sum(r.seconds for r in results)
