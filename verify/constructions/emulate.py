@@ -17,14 +17,12 @@ from .max_trees import tree_max_expr
 __all__ = ["emulate_max", "rebuild", "check_emulation"]
 
 
-def rebuild(net: Network, gadget: str | None = None, name: str | None = None) -> Network:
-    """A copy of ``net`` built through :class:`GraphBuilder` (affine chains multiplied out).
+def replay(b: GraphBuilder, net: Network, gadget: str | None = None) -> dict:
+    """The value of every node of ``net`` as an :class:`Expr` of builder ``b`` (same inputs).
 
-    With ``gadget`` set, every ``max`` node becomes a tree of that gadget; otherwise it stays a max.
+    Affine chains are multiplied out; with ``gadget`` set every ``max`` node becomes an exact tree of
+    that gadget, otherwise it stays a max node. Output nodes map to the value they report.
     """
-    if gadget is not None:
-        check_gadget(gadget)
-    b = GraphBuilder(net.n_inputs)
     xs = b.input_exprs()
     val: dict = {}
     for n in net.order:
@@ -44,7 +42,21 @@ def rebuild(net: Network, gadget: str | None = None, name: str | None = None) ->
             else:
                 val[n] = tree_max_expr(b, args, gadget)
         else:
-            b.output(val[net.single_pred(n)])
+            val[n] = val[net.single_pred(n)]
+    return val
+
+
+def rebuild(net: Network, gadget: str | None = None, name: str | None = None) -> Network:
+    """A copy of ``net`` built through :class:`GraphBuilder` (affine chains multiplied out).
+
+    With ``gadget`` set, every ``max`` node becomes a tree of that gadget; otherwise it stays a max.
+    """
+    if gadget is not None:
+        check_gadget(gadget)
+    b = GraphBuilder(net.n_inputs)
+    val = replay(b, net, gadget)
+    for o in net.outputs:
+        b.output(val[o])
     windows = net.windows if net.has_explicit_windows else None
     return b.build(windows=windows, name=name if name is not None else net.name)
 

@@ -28,7 +28,6 @@ import numpy as np
 
 from ..domain import Box
 from ..errors import MissingExtraError, VerifyError
-from ..ir.builder import Expr, GraphBuilder
 from ..ir.graph import Network
 from ..ir.layers import collapsed_affine, to_layers
 from ..ir.ops import Op
@@ -194,22 +193,12 @@ def difference_network(net: Network, gadget: str = "skip") -> Network:
     windows = net.windows
     if windows is None:
         raise VerifyError("the network has several outputs but no 'windows'")
+    from ..constructions.emulate import replay
+
     b = GraphBuilder(net.n_inputs)
     xs = b.input_exprs()
-    val: dict = {}
-    for n in net.order:
-        op = net.op(n)
-        if op is Op.INPUT:
-            val[n] = xs[net.graph.nodes[n]["index"]]
-        elif op is Op.AFFINE:
-            val[n] = Expr.sum(val[p] * w for p, w in net.affine_terms(n)) + net.bias(n)
-        elif op is Op.RELU:
-            val[n] = b.relu(val[net.single_pred(n)])
-        elif op is Op.MAX:
-            # the network's own max nodes (imported pooling) become exact ReLU trees too
-            val[n] = tree_max_expr(b, [val[p] for p in net.preds(n)], gadget)
-        else:
-            val[n] = val[net.single_pred(n)]
+    # the network's own max nodes (imported pooling) become exact ReLU trees too
+    val = replay(b, net, gadget)
     for o, w in zip(net.outputs, windows):
         ref = tree_max_expr(b, [xs[i] for i in w], gadget)
         b.output(val[o] - ref)
