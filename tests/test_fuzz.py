@@ -154,3 +154,13 @@ def test_a_counterexample_that_does_not_reproduce_is_caught():
 
 def test_registries_list_z3():
     assert "z3" in sup_error_backends() and "z3" in exactness_backends()
+
+
+def test_seeded_cases_of_every_kind():
+    # the soak's seeded sequence (benchmarks/soak.py runs 10^4 of these): more varied shapes than the
+    # hypothesis draws above, which favour small networks
+    from verify.testing import CHECK_KINDS, run_soak
+
+    report = run_soak(48, seed=8, timeout=20)
+    assert report.cases == {k: 12 for k in CHECK_KINDS}
+    _fail(report.disagreements)

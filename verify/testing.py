@@ -58,6 +58,7 @@ __all__ = [
     "FuzzCase",
     "small_rational",
     "random_network",
+    "dense_network",
     "random_box",
     "random_points",
     "max_network",
@@ -160,6 +161,23 @@ def random_network(src: Source, *, max_inputs: int = 4, max_depth: int = 4, max_
             w = sorted({src.integer(0, d - 1) for _ in range(src.integer(1, d))})
             windows.append(w)
     return b.build(windows=windows, name="fuzz")
+
+
+def dense_network(seed: int, widths: Sequence[int]) -> Network:
+    """A fully connected network ``widths[0]-...-widths[-1]`` with seeded weights ``p/q``, ``|p| <= 4``, ``q <= 4``.
+
+    ``dense_network(0, (6, 24, 24, 1))`` is a deterministic query hard enough that a 10 ms budget
+    cannot finish a worst-case error (used to test timeouts).
+    """
+    from .ir.layers import Layer, from_layers
+
+    src = RandomSource(seed)
+    layers = []
+    for k in range(1, len(widths)):
+        rows = tuple(tuple(small_rational(src) for _ in range(widths[k - 1])) for _ in range(widths[k]))
+        bias = tuple(small_rational(src) for _ in range(widths[k]))
+        layers.append(Layer(rows, bias, "relu" if k < len(widths) - 1 else "linear"))
+    return from_layers(widths[0], layers, name=f"dense {'-'.join(map(str, widths))} seed={seed}")
 
 
 def random_box(src: Source, d: int, degenerate: bool = True) -> Box:
