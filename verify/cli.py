@@ -31,6 +31,7 @@ COMMANDS = (
     "sympy_cmd",
     "ties",
     "gradient",
+    "recheck",
 )
 
 class _Parser(argparse.ArgumentParser):
@@ -51,6 +52,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    if hasattr(sys, "set_int_max_str_digits"):
+        # Input numbers are limited by verify.numbers.MAX_DIGITS; exact results computed from them (deep
+        # products of large weights) may be longer than Python's default 4300-digit printing limit.
+        sys.set_int_max_str_digits(0)
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -13,10 +13,20 @@ from fractions import Fraction
 from numbers import Rational
 from typing import Any
 
-__all__ = ["parse_rational", "from_float", "to_text", "to_float", "MAX_EXPONENT"]
+__all__ = ["parse_rational", "from_float", "to_text", "to_float", "MAX_EXPONENT", "MAX_DIGITS"]
 
 # Exponents beyond this are refused: "1e999999999" would otherwise build a gigantic integer.
 MAX_EXPONENT = 400
+# Numbers written with more digits than this are refused (Python itself refuses int() of more than
+# 4300 digits, with a message about sys.set_int_max_str_digits that means nothing to a user).
+MAX_DIGITS = 4000
+
+
+def check_digits(text: str) -> None:
+    """Refuse number text with more than :data:`MAX_DIGITS` digits (``ValueError``)."""
+    n = sum(c.isdigit() for c in text)
+    if n > MAX_DIGITS:
+        raise ValueError(f"number with {n} digits, more than the limit {MAX_DIGITS}")
 
 _DECIMAL = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE]([+-]?\d+))?$")
 _FRACTION = re.compile(r"^[+-]?\d+\s*/\s*[+-]?\d+$")
@@ -48,6 +58,7 @@ def parse_rational(value: Any) -> Fraction:
         raise ValueError(f"binary float {value!r} given where exact text was expected (use from_float)")
     if isinstance(value, str):
         text = value.strip()
+        check_digits(text)
         m = _DECIMAL.match(text)
         if m:
             if m.group(1) is not None and abs(int(m.group(1))) > MAX_EXPONENT:

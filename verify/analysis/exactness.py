@@ -54,7 +54,8 @@ def check_equivalent(net1: Network, net2: Network, domain: Box | RealSpace | Non
     for o in range(net1.n_outputs):
         if deadline.expired():
             return ExactnessResult(Status.UNKNOWN, domain, deadline.elapsed(), output_index=o,
-                                   reason=f"timeout before output {o} was decided", query=query)
+                                   reason=f"timeout before output {o} was decided{_so_far(o)}", query=query,
+                                   proved_outputs=tuple(range(o)))
         solver = z3.Solver(ctx=xs[0].ctx)
         ms = deadline.z3_ms()
         if ms is not None:
@@ -68,17 +69,26 @@ def check_equivalent(net1: Network, net2: Network, domain: Box | RealSpace | Non
             reason = solver.reason_unknown()
             why = "timeout" if deadline.expired() or "timeout" in reason or "canceled" in reason else reason
             return ExactnessResult(Status.UNKNOWN, domain, deadline.elapsed(), output_index=o,
-                                   reason=f"solver returned unknown on output {o} ({why})", query=query)
+                                   reason=f"solver returned unknown on output {o} ({why}){_so_far(o)}", query=query,
+                                   proved_outputs=tuple(range(o)))
         model = solver.model()
         point = tuple(from_z3(model.eval(x, model_completion=True)) for x in xs)
         v1, v2 = evaluate(net1, point)[o], evaluate(net2, point)[o]
         if v1 == v2 or not domain.contains(point):
             # The solver's model did not reproduce under exact evaluation: no verdict.
             return ExactnessResult(Status.UNKNOWN, domain, deadline.elapsed(), output_index=o,
-                                   reason="solver model did not reproduce under exact evaluation", query=query)
+                                   reason=f"solver model did not reproduce under exact evaluation{_so_far(o)}", query=query,
+                                   proved_outputs=tuple(range(o)))
         return ExactnessResult(Status.REFUTED, domain, deadline.elapsed(), counterexample=point,
                                output_index=o, network_value=v1, reference_value=v2, query=query)
     return ExactnessResult(Status.PROVED, domain, deadline.elapsed(), query=query)
+
+
+def _so_far(o: int) -> str:
+    """What a stopped query still established: the outputs before ``o`` were proved equal."""
+    if o == 0:
+        return "; no output proved yet"
+    return f"; outputs 0..{o - 1} proved equal" if o > 1 else "; output 0 proved equal"
 
 
 def check_exact(net: Network, domain: Box | RealSpace | None = None, *, timeout: float | None = None) -> ExactnessResult:

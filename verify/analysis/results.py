@@ -57,6 +57,7 @@ class ExactnessResult:
     reason: str = ""
     backend: str = "z3"
     query: str = "exact"
+    proved_outputs: tuple[int, ...] = ()  # with UNKNOWN: the outputs already proved equal before it stopped
 
     def __bool__(self) -> bool:
         return self.status is Status.PROVED
@@ -70,6 +71,7 @@ class ExactnessResult:
             "output_index": self.output_index,
             "network_value": _num(self.network_value),
             "reference_value": _num(self.reference_value),
+            "proved_outputs": list(self.proved_outputs),
             "seconds": round(self.seconds, 6),
             "backend": self.backend,
             "reason": self.reason,

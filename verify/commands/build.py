@@ -47,7 +47,7 @@ def run(args) -> int:
         net = truncated_tree(args.d, args.level, args.gadget)
     else:
         _need(args, "kernel", "height", "width")
-        net = pool2d(args.height, args.width, args.kernel, args.stride or args.kernel, args.gadget)
+        net = pool2d(args.height, args.width, args.kernel, args.kernel if args.stride is None else args.stride, args.gadget)
     write_output(args.output, dumps_network(net) + "\n")
     print(f"wrote {args.output}: {net.name}, {net.n_inputs} inputs, {net.n_outputs} outputs, "
           f"{net.hidden_layers} hidden layers, {net.n_relus} ReLUs")

@@ -5,13 +5,14 @@ from __future__ import annotations
 from ..analysis.results import EXIT_CODES, Status
 from ..analysis.worst_case import worst_case_error
 from ..numbers import to_text
-from .common import add_network_arg, add_query_args, domain_of, emit_json, load
+from .common import add_certificate_arg, add_network_arg, add_query_args, domain_of, emit_json, load, save_certificate_of
 
 
 def register(sub) -> None:
     p = sub.add_parser("error", help="exact sup of N - max and of max - N over a box")
     add_network_arg(p)
     add_query_args(p, box_required=True)
+    add_certificate_arg(p)
     p.set_defaults(func=run)
 
 
@@ -23,6 +24,7 @@ def run(args) -> int:
     net = load(args)
     box = domain_of(args, net)
     r = worst_case_error(net, box, timeout=args.timeout)
+    save_certificate_of(args, net, r)
     if args.json:
         emit_json(r.to_json())
     else:

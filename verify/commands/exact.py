@@ -5,13 +5,14 @@ from __future__ import annotations
 from ..analysis.exactness import check_exact
 from ..analysis.results import EXIT_CODES, Status
 from ..numbers import to_text
-from .common import add_network_arg, add_query_args, domain_of, emit_json, load
+from .common import add_certificate_arg, add_network_arg, add_query_args, domain_of, emit_json, load, save_certificate_of
 
 
 def register(sub) -> None:
     p = sub.add_parser("exact", help="prove N(x) == max(x) on a box or on all of R^d")
     add_network_arg(p)
     add_query_args(p)
+    add_certificate_arg(p)
     p.set_defaults(func=run)
 
 
@@ -19,6 +20,7 @@ def run(args) -> int:
     net = load(args)
     domain = domain_of(args, net)
     result = check_exact(net, domain, timeout=args.timeout)
+    save_certificate_of(args, net, result)
     if args.json:
         emit_json(result.to_json())
     else:

@@ -12,6 +12,7 @@ from fractions import Fraction
 from ..errors import VerifyError
 from ..ir.builder import Expr, GraphBuilder
 from ..ir.graph import Network
+from ..limits import check_size, truncated_tree_nodes
 from .gadgets import check_gadget, lift_to
 from .max_trees import tree_max_expr
 
@@ -22,6 +23,7 @@ def mean_network(d: int) -> Network:
     """Average pooling of ``d`` inputs: one linear layer, no ReLU."""
     if isinstance(d, bool) or not isinstance(d, int) or d < 1:
         raise VerifyError(f"d must be a positive integer, got {d!r}")
+    check_size(d + 2, f"mean d={d}")
     b = GraphBuilder(d)
     b.output(Expr.sum(b.input_exprs()) / d)
     return b.build(name=f"mean d={d}")
@@ -31,7 +33,8 @@ def truncated_groups(d: int, level: int) -> list[list[int]]:
     """Consecutive groups of 2^level inputs (the last one may be smaller)."""
     if isinstance(level, bool) or not isinstance(level, int) or level < 0:
         raise VerifyError(f"level must be a non-negative integer, got {level!r}")
-    size = 2 ** level
+    # groups of 2^level >= d inputs are all one group: cap the exponent so a huge level costs nothing
+    size = 2 ** min(level, max(d, 1).bit_length())
     return [list(range(s, min(s + size, d))) for s in range(0, d, size)]
 
 
@@ -43,6 +46,9 @@ def truncated_tree(d: int, level: int, gadget: str = "A") -> Network:
     if isinstance(d, bool) or not isinstance(d, int) or d < 1:
         raise VerifyError(f"d must be a positive integer, got {d!r}")
     check_gadget(gadget)
+    if isinstance(level, bool) or not isinstance(level, int) or level < 0:
+        raise VerifyError(f"level must be a non-negative integer, got {level!r}")
+    check_size(truncated_tree_nodes(d, level, gadget), f"truncated-tree d={d} level={level} gadget={gadget}")
     groups = truncated_groups(d, level)
     b = GraphBuilder(d)
     xs = b.input_exprs()

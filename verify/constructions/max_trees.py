@@ -11,6 +11,7 @@ from typing import Sequence
 from ..errors import VerifyError
 from ..ir.builder import Expr, GraphBuilder
 from ..ir.graph import Network
+from ..limits import chain_nodes, check_size, tree_nodes
 from .gadgets import carry, check_gadget, lift_to, pair_max
 
 __all__ = ["max_tree", "max_chain", "tree_max_expr", "chain_max_expr"]
@@ -50,6 +51,7 @@ def max_tree(d: int, gadget: str = "A") -> Network:
     """
     _check_d(d)
     check_gadget(gadget)
+    check_size(d + tree_nodes(d, gadget) + 1, f"max-tree d={d} gadget={gadget}")
     b = GraphBuilder(d)
     b.output(tree_max_expr(b, b.input_exprs(), gadget))
     return b.build(name=f"max-tree d={d} gadget={gadget}")
@@ -59,6 +61,7 @@ def max_chain(d: int, gadget: str = "A") -> Network:
     """The max of ``d`` inputs as a sequential chain: d - 1 hidden layers."""
     _check_d(d)
     check_gadget(gadget)
+    check_size(chain_nodes(d, gadget), f"max-chain d={d} gadget={gadget}")
     b = GraphBuilder(d)
     b.output(chain_max_expr(b, b.input_exprs(), gadget))
     return b.build(name=f"max-chain d={d} gadget={gadget}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from ..errors import VerifyError
 from ..ir.graph import Network
 from ..ir.builder import GraphBuilder
+from ..limits import check_size, pool2d_nodes
 from .gadgets import check_gadget
 from .max_trees import tree_max_expr
 
@@ -38,6 +39,11 @@ def pool2d(height: int, width: int, kernel: int, stride: int, gadget: str = "A")
     (4, 2)
     """
     check_gadget(gadget)
+    for name, v in (("height", height), ("width", width), ("kernel", kernel), ("stride", stride)):
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise VerifyError(f"{name} must be a positive integer, got {v!r}")
+    check_size(pool2d_nodes(height, width, kernel, stride, gadget),
+               f"pool2d {height}x{width} k={kernel} s={stride} gadget={gadget}")
     windows = pool2d_windows(height, width, kernel, stride)
     b = GraphBuilder(height * width)
     xs = b.input_exprs()

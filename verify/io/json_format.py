@@ -36,7 +36,7 @@ from ..errors import GraphError, NetworkFormatError
 from ..ir.graph import Network
 from ..ir.layers import Layer, from_layers, to_layers
 from ..ir.ops import Op
-from ..numbers import parse_rational, to_text
+from ..numbers import check_digits, parse_rational, to_text
 from .files import atomic_write_text
 
 __all__ = [
@@ -73,9 +73,18 @@ def _parse_float_text(text: str) -> Fraction:
         raise _Reject(str(exc)) from None
 
 
+def _parse_int_text(text: str) -> int:
+    try:
+        check_digits(text)
+    except ValueError as exc:
+        raise _Reject(str(exc)) from None
+    return int(text)
+
+
 def _json_load(text: str, source: str | None) -> Any:
     try:
-        return json.loads(text, parse_float=_parse_float_text, parse_constant=_reject_constant)
+        return json.loads(text, parse_float=_parse_float_text, parse_int=_parse_int_text,
+                          parse_constant=_reject_constant)
     except _Reject as exc:
         raise NetworkFormatError(str(exc), source=source) from None
     except json.JSONDecodeError as exc:

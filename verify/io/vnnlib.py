@@ -28,6 +28,7 @@ import numpy as np
 
 from ..domain import Box
 from ..errors import MissingExtraError, VerifyError
+from ..ir.builder import GraphBuilder
 from ..ir.graph import Network
 from ..ir.layers import collapsed_affine, to_layers
 from ..ir.ops import Op

@@ -1,0 +1,28 @@
+"""``verify recheck``: re-check a certificate written by ``exact`` or ``error`` with ``--certificate``."""
+
+from __future__ import annotations
+
+from ..certificates import load_certificate, recheck
+from .common import emit_json, timeout_arg
+
+
+def register(sub) -> None:
+    p = sub.add_parser("recheck", help="re-check a certificate independently (exit 0 holds, 1 fails)",
+                       description="Re-check a certificate: network hash, exact evaluation at the witnesses, "
+                                   "and a fresh z3 run of the stored SMT-LIB queries.")
+    p.add_argument("certificate", metavar="CERT.json", help="a certificate written with --certificate")
+    p.add_argument("--timeout", type=timeout_arg, metavar="SECONDS", default=None,
+                   help="seconds per solver query (no answer in time: exit code 3)")
+    p.add_argument("--json", action="store_true", help="print the outcome and every check as JSON")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    cert = load_certificate(args.certificate)
+    outcome = recheck(cert, timeout=args.timeout)
+    if args.json:
+        emit_json(outcome.to_json())
+    else:
+        word = {True: "HOLDS", False: "FAILS", None: "UNKNOWN"}[outcome.holds]
+        print(f"{word}: {cert.get('query')} {cert.get('status')} certificate {args.certificate}: {outcome.reason}")
+    return outcome.exit_code

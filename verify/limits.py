@@ -1,0 +1,151 @@
+"""Size limits stated before anything is built.
+
+A construction asked for with a huge size (``verify build max-tree --d 100000000``, ``pool2d`` on an
+enormous image, the exponentially wide subpool approximation for large ``d``) would otherwise run for
+minutes and exhaust memory before :func:`verify.ir.graph.check_graph` could refuse the finished graph.
+Each construction therefore estimates its node count from closed formulas first and calls
+:func:`check_size`, which raises :class:`~verify.errors.ResourceLimitError` with the size stated.
+
+The estimates count IR nodes (inputs, affine nodes, ReLUs, max nodes, outputs). Every ReLU made by the
+builder reads its own affine node, so a network with ``R`` ReLUs has about ``2 R`` hidden nodes. They are
+upper bounds within a small factor of the real count (checked in ``tests/test_limits.py``).
+
+References
+----------
+Arora, Basu, Mianjy, Mukherjee, "Understanding deep neural networks with rectified linear units",
+ICLR 2018 (arXiv:1611.01491): a max of ``d`` inputs as a binary tree of pairwise maxima in
+``ceil(log2 d)`` hidden layers, ``(d - 1)`` pairwise gadgets.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Iterable
+
+from .errors import ResourceLimitError
+from .ir.graph import MAX_NODES
+
+__all__ = [
+    "MAX_NODES",
+    "BYTES_PER_NODE",
+    "check_size",
+    "tree_nodes",
+    "chain_nodes",
+    "pool2d_nodes",
+    "truncated_tree_nodes",
+    "subpool_nodes",
+]
+
+# Measured: a max tree of 20000 inputs (140020 nodes, 220023 edges) takes about 100 MB more resident
+# memory than an empty interpreter, i.e. about 0.7 kB per node with its edges; rounded up.
+BYTES_PER_NODE = 1000
+
+# ReLUs of one pairwise-max gadget (verify.constructions.gadgets.RELUS_PER_GADGET; repeated here so that
+# this module does not import the constructions, which import it).
+_GADGET_RELUS = {"A": 3, "B": 4, "skip": 1}
+
+
+def _human_bytes(n: int) -> str:
+    for unit, size in (("TB", 10**12), ("GB", 10**9), ("MB", 10**6)):
+        if n >= size:
+            return f"{n / size:.3g} {unit}"
+    return f"{n / 1000:.3g} kB"
+
+
+def check_size(estimated_nodes: int, what: str, limit: int | None = None) -> int:
+    """Refuse to build ``what`` if it would have more than ``limit`` nodes (default :data:`MAX_NODES`).
+
+    Parameters
+    ----------
+    estimated_nodes : int
+        An upper estimate of the number of IR nodes (any size: Python integers do not overflow).
+    what : str
+        Names the object in the message, e.g. ``"max-tree d=10000000 gadget=A"``.
+    limit : int, optional
+        The largest allowed node count.
+
+    Returns
+    -------
+    int
+        ``estimated_nodes``, so that the call can be used inline.
+
+    Raises
+    ------
+    ResourceLimitError
+        With the estimated size, its memory and the limit stated in one line.
+
+    Examples
+    --------
+    >>> check_size(10, "a small network")
+    10
+    >>> check_size(10**9, "max-tree d=10^8")
+    Traceback (most recent call last):
+    ...
+    verify.errors.ResourceLimitError: max-tree d=10^8 would have about 1,000,000,000 nodes (about 1 TB of memory), more than the limit 5,000,000 nodes
+    """
+    limit = MAX_NODES if limit is None else limit
+    if estimated_nodes > limit:
+        raise ResourceLimitError(
+            f"{what} would have about {estimated_nodes:,} nodes (about {_human_bytes(estimated_nodes * BYTES_PER_NODE)}"
+            f" of memory), more than the limit {limit:,} nodes"
+        )
+    return estimated_nodes
+
+
+def _relus(gadget: str) -> int:
+    return _GADGET_RELUS.get(gadget, max(_GADGET_RELUS.values()))
+
+
+def _tree_relus(n: int, gadget: str) -> int:
+    """ReLUs of a balanced pairwise tree on ``n`` leaves: ``n - 1`` gadgets, at most one carry per round."""
+    if n <= 1:
+        return 0
+    rounds = math.ceil(math.log2(n)) if n < 2**60 else n.bit_length()
+    carries = 0 if gadget == "skip" else 2 * rounds
+    return _relus(gadget) * (n - 1) + carries
+
+
+def tree_nodes(n: int, gadget: str = "A") -> int:
+    """Hidden nodes (affine + ReLU) of a max tree over ``n`` leaves, without inputs and outputs."""
+    return 2 * _tree_relus(n, gadget) + 1
+
+
+def chain_nodes(d: int, gadget: str = "A") -> int:
+    """Nodes of :func:`~verify.constructions.max_chain`: quadratic in ``d`` for plain gadgets.
+
+    Step ``k`` pairs a running max at level ``k - 1`` with ``x_k`` lifted to that level
+    (``2 (k - 1)`` ReLUs) by one gadget, so the network has ``(d-1)(d-2) + g (d-1)`` ReLUs.
+    """
+    relus = (d - 1) * _relus(gadget) + (0 if gadget == "skip" else (d - 1) * max(d - 2, 0))
+    return d + 2 * relus + 2
+
+
+def truncated_tree_nodes(d: int, level: int, gadget: str = "A") -> int:
+    """Nodes of :func:`~verify.constructions.truncated_tree` (group trees, lifts to a common level)."""
+    size = 2 ** min(level, max(d, 1).bit_length() + 1)
+    groups = -(-d // size)
+    top = math.ceil(math.log2(min(size, d))) if min(size, d) > 1 else 0
+    lifts = 0 if gadget == "skip" else 2 * 2 * top  # only a smaller last group is lifted
+    return d + groups * tree_nodes(min(size, d), gadget) + lifts + 2
+
+
+def pool2d_nodes(height: int, width: int, kernel: int, stride: int, gadget: str = "A") -> int:
+    """Nodes of :func:`~verify.constructions.pool2d`: the image plus one max tree per window."""
+    if kernel > height or kernel > width or min(height, width, kernel, stride) < 1:
+        return height * width  # pool2d_windows refuses this shape with its own message
+    n_windows = ((height - kernel) // stride + 1) * ((width - kernel) // stride + 1)
+    return height * width + n_windows * (tree_nodes(kernel * kernel, gadget) + 1)
+
+
+def subpool_nodes(d: int, sizes: Iterable[int], gadget: str = "A") -> int:
+    """Nodes of a subpool-max estimator: one max tree per ``k``-subset of the ``d`` inputs, ``k`` in ``sizes``.
+
+    ``sum_{k in sizes} C(d, k)`` subset maxima (exponential in ``d``), the way the estimators
+    ``A_k(x) = C(d,k)^-1 sum_{|S| = k} max_{i in S} x_i`` of the seed paper are built (size 0, the
+    intercept, has no tree).
+    """
+    total = d + 2
+    for k in sizes:
+        if k >= 1:
+            total += math.comb(d, k) * tree_nodes(k, gadget)
+    return total
