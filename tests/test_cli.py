@@ -75,3 +75,12 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, args):
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in proc.stderr
     assert not out.exists()
+
+
+def test_negative_box_ends_are_values_not_options(tmp_path, capsys):
+    net = tmp_path / "m.json"
+    main(["build", "mean", "--d", "3", "-o", str(net)])
+    capsys.readouterr()
+    assert main(["error", str(net), "--box", "-1,1", "--json"]) == 0
+    # mean of 3 on [-1,1]^3: max - mean is largest at (1,-1,-1): 1 - (-1/3) = 4/3
+    assert json.loads(capsys.readouterr().out)["sup_under"] == "4/3"

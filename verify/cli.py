@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import re
 import sys
 
 from .errors import VerifyError
@@ -57,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         # products of large weights) may be longer than Python's default 4300-digit printing limit.
         sys.set_int_max_str_digits(0)
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_attach_negative_values(sys.argv[1:] if argv is None else list(argv)))
     try:
         code = args.func(args)
     except VerifyError as exc:
@@ -67,6 +68,20 @@ def main(argv: list[str] | None = None) -> int:
         print("verify: interrupted", file=sys.stderr)
         return 3
     return int(code or 0)
+
+
+_NEGATIVE_VALUE = re.compile(r"^-(\d|\.\d)")
+
+
+def _attach_negative_values(argv: list[str]) -> list[str]:
+    """``--box -1,1`` -> ``--box=-1,1``: argparse would read ``-1,1`` as an option, not a value."""
+    out: list[str] = []
+    for token in argv:
+        if out and _NEGATIVE_VALUE.match(token) and out[-1].startswith("--") and "=" not in out[-1]:
+            out[-1] = f"{out[-1]}={token}"
+        else:
+            out.append(token)
+    return out
 
 
 def _one_line(text: str) -> str:
