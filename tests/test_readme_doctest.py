@@ -1,12 +1,9 @@
-"""Run the interactive sympy session of the README section as a doctest.
-
-The session lives in docs/issue7.md until it is merged into README.md; point DOC at README.md then.
-"""
+"""Run the README's Python and sympy sessions as doctests."""
 
 import doctest
 from pathlib import Path
 
-DOC = Path(__file__).resolve().parent.parent / "docs" / "issue7.md"
+DOC = Path(__file__).resolve().parent.parent / "README.md"
 
 
 def test_sympy_session_doctest():
