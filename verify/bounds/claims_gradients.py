@@ -22,6 +22,16 @@ def _vec(g) -> str:
     return "(" + ", ".join(to_text(v) for v in g) + ")"
 
 
+def _tie_gradients(gadget: str) -> Computed:
+    """Autodiff of the two-input gadget at the tie (0, 0) for each relu'(0), and whether it is a subgradient."""
+    net = max_tree(2, gadget)
+    out = []
+    for s in SLOPES:
+        g = autodiff_gradient(net, [0, 0], s=s)
+        out.append(f"s={to_text(s)}:{_vec(g)} {'valid' if in_clarke_max(g, [0, 0]) else 'invalid'}")
+    return Computed(" ".join(out))
+
+
 @claim(
     id="gradients.passthrough",
     family="gradients",
@@ -50,12 +60,7 @@ def _passthrough():
     expected=lambda: "s=0:(0, 0) invalid s=1/2:(1/2, 1/2) valid s=1:(1, 1) invalid",
 )
 def _gadget_a():
-    net = max_tree(2, "A")
-    out = []
-    for s in SLOPES:
-        g = autodiff_gradient(net, [0, 0], s=s)
-        out.append(f"s={to_text(s)}:{_vec(g)} {'valid' if in_clarke_max(g, [0, 0]) else 'invalid'}")
-    return Computed(" ".join(out))
+    return _tie_gradients("A")
 
 
 @claim(
@@ -69,9 +74,4 @@ def _gadget_a():
     expected=lambda: "s=0:(0, 1) valid s=1/2:(1/2, 1/2) valid s=1:(1, 0) valid",
 )
 def _skip():
-    net = max_tree(2, "skip")
-    out = []
-    for s in SLOPES:
-        g = autodiff_gradient(net, [0, 0], s=s)
-        out.append(f"s={to_text(s)}:{_vec(g)} {'valid' if in_clarke_max(g, [0, 0]) else 'invalid'}")
-    return Computed(" ".join(out))
+    return _tie_gradients("skip")
