@@ -98,7 +98,9 @@ def serra_upper_bound(n0: int, widths: Sequence[int]) -> int:
     """``sum_{(j_1..j_L) in J} prod_l C(n_l, j_l)`` with
     ``J = {0 <= j_l <= min(n_0, n_1 - j_1, ..., n_{l-1} - j_{l-1}, n_l)}`` [S].
 
-    For one hidden layer this is Zaslavsky's bound; for ``n0 = 1`` it is ``prod_l (n_l + 1)``.
+    For one hidden layer this is Zaslavsky's bound; for ``n0 = 1`` it is ``prod_l (n_l + 1)`` when the
+    hidden widths before the last are at least 2 (a width-1 layer caps the dimension: ``1 -> 1 -> 5``
+    gives 7, not 12).
 
     >>> serra_upper_bound(1, [3, 2])
     12
@@ -175,7 +177,7 @@ def _entry(name, kind, value, count, applies=True, note=""):
         "value": None if value is None else str(value),
         "ratio": None if ratio is None else round(ratio, 6),
         "applies": applies,
-        "citation": CITATIONS[name.split()[0].lower().strip("()")] if name.split()[0].lower() in CITATIONS else "",
+        "citation": CITATIONS.get(name.split()[0], ""),
         "note": note,
     }
 
