@@ -386,3 +386,25 @@ def test_streaming_iterator():
     it = iter(iter_regions(max_tree(8, "skip"), Box.cube(8, -1, 1), keep_constraints=False))
     first = next(it)
     assert first.constraints == () and len(first.point) == 8
+
+
+def test_motzkin_certificates_are_sound():
+    from verify.analysis.regions import motzkin_certificate, z3_strict_point
+
+    # x > 0 and -x > 0: y = (1, 1).
+    assert motzkin_certificate([(1, 0), (-1, 0)], 1)
+    # x0 > x1, x1 > x2, x2 > x0: the three differences sum to 0.
+    assert motzkin_certificate([(1, -1, 0, 0), (0, 1, -1, 0), (-1, 0, 1, 0)], 3)
+    # x > 0, x < 1: feasible, no certificate.
+    assert not motzkin_certificate([(1, 0), (-1, 1)], 1)
+    # with an equality: x0 = 0 and x0 + x1 > 0, -x1 > 0 is empty.
+    assert motzkin_certificate([(1, 1, 0), (0, -1, 0)], 2, equal=(1, 0, 0))
+    # Random systems: a certificate is only ever issued for systems z3 finds empty.
+    rng = np.random.default_rng(4)
+    issued = 0
+    for _ in range(300):
+        rows = [tuple(int(v) for v in rng.integers(-2, 3, size=3)) for _ in range(3)]
+        if motzkin_certificate(rows, 2):
+            issued += 1
+            assert z3_strict_point(2, rows) is None
+    assert issued > 0

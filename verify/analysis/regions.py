@@ -57,6 +57,7 @@ __all__ = [
     "slice_network",
     "linear_pieces",
     "z3_strict_point",
+    "motzkin_certificate",
 ]
 
 # Relative size of the grey zone of LP margins decided exactly by z3.
@@ -138,6 +139,74 @@ def z3_strict_point(d: int, rows, box=None, equal=None, timeout_ms=None):
     if res == z3.unsat:
         return None
     return "unknown"
+
+
+def _row_gcd(row: list) -> list:
+    g = 0
+    for v in row:
+        g = gcd(g, v)
+    return [v // g for v in row] if g > 1 else row
+
+
+def _nullspace(cols: list, d: int) -> list[list[int]]:
+    """Exact integer basis of ``{y : sum_k y_k cols[k][:d] = 0}``.
+
+    Fraction-free Gauss-Jordan elimination (rows kept integral and divided by their gcd), so only
+    Python integers are involved.
+    """
+    s = len(cols)
+    m = [[int(cols[k][i]) for k in range(s)] for i in range(d)]
+    m = [row for row in m if any(row)]
+    pivots = []
+    r = 0
+    for c in range(s):
+        p = next((i for i in range(r, len(m)) if m[i][c] != 0), None)
+        if p is None:
+            continue
+        m[r], m[p] = m[p], m[r]
+        pr = m[r]
+        a = pr[c]
+        for i in range(len(m)):
+            if i != r and m[i][c] != 0:
+                f = m[i][c]
+                m[i] = _row_gcd([a * x - f * y for x, y in zip(m[i], pr)])
+        pivots.append(c)
+        r += 1
+        if r == len(m):
+            break
+    basis = []
+    for fcol in (c for c in range(s) if c not in pivots):
+        big_l = 1
+        for i, pc in enumerate(pivots):
+            big_l = lcm(big_l, abs(m[i][pc]))
+        y = [0] * s
+        y[fcol] = big_l
+        for i, pc in enumerate(pivots):
+            y[pc] = -big_l * m[i][fcol] // m[i][pc]
+        basis.append(y)
+    return basis
+
+
+def motzkin_certificate(rows: list, d: int, equal=None) -> bool:
+    """True if ``y >= 0, y != 0`` on ``rows`` (and a free multiplier on ``equal``) exists with
+    ``sum y a = 0`` and ``sum y c <= 0``: then ``rows . (x, 1) > 0`` (with ``equal . (x, 1) = 0``) has no
+    solution, since the combination would be positive and ``<= 0`` at once (Motzkin's transposition
+    theorem, the easy direction). Only a one-dimensional null space is tried; False means "no
+    certificate found", not "feasible".
+    """
+    cols = list(rows) + ([equal] if equal is not None else [])
+    basis = _nullspace(cols, d)
+    if len(basis) != 1:
+        return False
+    y = basis[0]
+    n = len(rows)
+    for sign in (1, -1):
+        v = [sign * a for a in y]
+        if all(a >= 0 for a in v[:n]) and any(a > 0 for a in v[:n]):
+            total = sum(v[k] * int(cols[k][d]) for k in range(len(cols)))
+            if total <= 0:
+                return True
+    return False
 
 
 def _as_domain(domain, d: int):
@@ -232,7 +301,7 @@ class RegionEnumerator:
     """
 
     def __init__(self, net: Network, domain=None, *, backend: str = "highs", timeout: float | None = None,
-                 keep_constraints: bool = True, self_check: bool = True):
+                 keep_constraints: bool = True, self_check: bool = True, certify: bool = True):
         if backend not in ("highs", "z3"):
             raise VerifyError(f"unknown region backend {backend!r} (choose highs or z3)")
         self.net = net
@@ -241,6 +310,8 @@ class RegionEnumerator:
         self.deadline = Deadline(timeout)
         self.keep_constraints = keep_constraints
         self.self_check = self_check
+        self.certify = certify
+        self.certificates = 0
         self.c = _Compiled(net)
         self.decision_nodes = tuple(self.c.order[p] for p in self.c.decision_positions)
         self.complete = False
@@ -443,7 +514,11 @@ class RegionEnumerator:
         self.complete = True
 
     def _feasible(self, rows, grey):
-        """A float interior point of the current rows, None if empty, 'unknown' if undecided."""
+        """A float interior point of the current rows, None if empty, 'unknown' if undecided.
+
+        Emptiness is never taken on the float LP's word when ``certify`` is on: the LP's dual support
+        proposes the rows of a Motzkin certificate, checked in exact arithmetic; z3 decides otherwise.
+        """
         if self.backend == "z3":
             res = self._z3_point(rows)
             if isinstance(res, tuple):
@@ -453,12 +528,48 @@ class RegionEnumerator:
         t, x = self.lp.solve()
         if t > grey:
             return x
-        if t < -grey:
+        if t < -grey and not self.certify:
             return None
-        res = self._z3_point(rows)  # the grey zone: decide exactly
+        if x is not None and self._certified_empty(rows):
+            self.certificates += 1
+            return None
+        res = self._z3_point(rows)  # decide exactly
         if isinstance(res, tuple):
             return np.array([float(v) for v in res])
         return res
+
+    def _box_rows(self) -> list:
+        d = self.c.d
+        out = []
+        for i in range(d):
+            lo = [0] * (d + 1)
+            lo[i], lo[d] = self.box_den, -self.box_lo[i]
+            hi = [0] * (d + 1)
+            hi[i], hi[d] = -self.box_den, self.box_hi[i]
+            out.extend([lo, hi])
+        return out
+
+    def _certified_empty(self, rows, equal=None, duals=None) -> bool:
+        d = self.c.d
+        row_dual, box_dual, col_dual, xval = duals if duals is not None else self.lp.duals()
+        scale = max([abs(v) for v in row_dual] + [abs(v) for v in box_dual] + [abs(v) for v in col_dual] + [0.0])
+        if scale == 0:
+            return False
+        tol = 1e-9 * scale
+        support = [r for r, y in zip(rows, row_dual) if abs(y) > tol]
+        if self.box_den is not None:
+            box = self._box_rows()
+            for i in range(d):
+                at_lo = abs(xval[i] - float(self.domain.lo[i])) <= abs(xval[i] - float(self.domain.hi[i]))
+                lo_used = abs(box_dual[2 * i]) > tol or (abs(col_dual[i]) > tol and at_lo)
+                hi_used = abs(box_dual[2 * i + 1]) > tol or (abs(col_dual[i]) > tol and not at_lo)
+                if lo_used:
+                    support.append(box[2 * i])
+                if hi_used:
+                    support.append(box[2 * i + 1])
+        if not support:
+            return False
+        return motzkin_certificate(support, d, equal=equal)
 
     def _branch_relu(self, q, g, den, point, rows, stack, grey):
         d = self.c.d
@@ -600,12 +711,16 @@ class RegionEnumerator:
         c = self.c
         d = c.d
         x = tuple(Fraction(v) for v in x)
+        big_q = 1
+        for v in x:
+            big_q = lcm(big_q, v.denominator)
+        xp = [int(v * big_q) for v in x]  # x = xp / big_q: signs are decided in integers
         n = len(c.order)
         V = np.empty((n, d + 1), dtype=object)
         pattern = []
 
         def val(vec):
-            return sum((int(vec[i]) * x[i] for i in range(d)), Fraction(0)) + int(vec[d])
+            return sum(int(vec[i]) * xp[i] for i in range(d)) + int(vec[d]) * big_q
 
         for q in range(n):
             kind, data = c.rules[q]
@@ -692,10 +807,13 @@ def linear_pieces(regions: list[Region], enum: RegionEnumerator, deadline: Deadl
     groups: dict = {}
     for k, r in enumerate(regions):
         groups.setdefault(_map_key(r), []).append(k)
+    done = set()  # (region, hyperplane key) already crossed from the other side
     for members in groups.values():
         if len(members) < 2:
             continue
         for k in members:
+            if len({find(m) for m in members}) == 1:
+                break  # the whole group is one piece already
             if deadline is not None and deadline.expired():
                 return None
             r1 = regions[k]
@@ -704,6 +822,8 @@ def linear_pieces(regions: list[Region], enum: RegionEnumerator, deadline: Deadl
                 classes.setdefault(_norm_key(row), row)
             keys = list(classes)
             for hk in keys:
+                if (k, hk) in done:
+                    continue
                 h = classes[hk]
                 others = [classes[o] for o in keys if o != hk]
                 p = _facet_point(enum, h, others)
@@ -714,6 +834,7 @@ def linear_pieces(regions: list[Region], enum: RegionEnumerator, deadline: Deadl
                 other = _across(enum, p, h, r1, regions, index)
                 if other is None:
                     raise ToolkitBugError(f"no region found across a facet of region {r1.pattern}")
+                done.add((other, tuple(-v for v in hk)))
                 if regions[other].maps == r1.maps:
                     a, b = find(k), find(other)
                     if a != b:
@@ -756,12 +877,19 @@ def _facet_point(enum: RegionEnumerator, h, others):
     hs.run()
     candidates = []
     if hs.getModelStatus() == hs_mod.HighsModelStatus.kOptimal:
-        sol = np.array(hs.getSolution().col_value)
+        solution = hs.getSolution()
+        sol = np.array(solution.col_value)
         t = sol[d]
-        if t < -_GREY * cap:
-            return None
         if t > _GREY * cap:
             candidates.append(sol[:d])
+        else:
+            # Empty facet: accepted only with an exact Motzkin certificate (else z3 decides below).
+            rd = np.array(solution.row_dual)
+            nb = 2 * d if enum.box_den is not None else 0
+            duals = (rd[nb + 1:], rd[:nb], np.array(solution.col_dual)[:d], sol[:d])
+            if enum._certified_empty(list(others), equal=h, duals=duals):
+                enum.certificates += 1
+                return None
     hv = [int(v) for v in h]
     hn = sum(v * v for v in hv[:d])
     for c in candidates:

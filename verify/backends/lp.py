@@ -136,3 +136,14 @@ class ChebyshevLP:
                 return -math.inf, None
         sol = np.array(self.h.getSolution().col_value)
         return float(sol[self._t]), sol[: self.dim]
+
+    def duals(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``(row duals of the pushed rows, box-row duals, x-column duals, x)`` of the last solve.
+
+        The box-row duals come in pairs ``(lower_i, upper_i)``. They only say which constraints to
+        try in an exact infeasibility certificate; the certificate itself is checked in integers.
+        """
+        sol = self.h.getSolution()
+        rd = np.array(sol.row_dual)
+        cd = np.array(sol.col_dual)
+        return rd[self.base_rows:], rd[: self.base_rows], cd[: self.dim], np.array(sol.col_value)[: self.dim]
