@@ -408,3 +408,24 @@ def test_motzkin_certificates_are_sound():
             issued += 1
             assert z3_strict_point(2, rows) is None
     assert issued > 0
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_linear_pieces_in_one_dimension_by_sorting(seed):
+    # In 1-D the regions are intervals; consecutive intervals share an endpoint (a facet), so the
+    # pieces are the maximal runs of equal maps along the line: an independent count that uses only
+    # the order of the interior points, not the facet machinery.
+    rng = np.random.default_rng(100 + seed)
+    layers, prev = [], 1
+    for l, w in enumerate([5, 4, 1]):
+        W = rng.integers(-1, 2, size=(w, prev))
+        bias = rng.integers(-2, 3, size=w)
+        layers.append(Layer(tuple(tuple(Fraction(int(v)) for v in row) for row in W),
+                            tuple(Fraction(int(v)) for v in bias), "relu" if l < 2 else "linear"))
+        prev = w
+    net = from_layers(1, layers)
+    box = Box.cube(1, -5, 5)
+    regions = sorted(iter_regions(net, box), key=lambda r: r.point[0])
+    runs = 1 + sum(1 for a, b in zip(regions, regions[1:]) if a.maps != b.maps)
+    r = count_regions(net, box)
+    assert (r.activation_regions, r.linear_pieces) == (len(regions), runs)

@@ -702,6 +702,87 @@ class RegionEnumerator:
                 )
         return region
 
+    # -- the region across a facet, symbolically ----------------------------------------------
+    def neighbour_pattern(self, pattern: tuple, hkey: tuple) -> tuple:
+        """The pattern on the far side of the facet of region ``pattern`` on the hyperplane ``hkey``.
+
+        ``hkey`` is the canonical integer form of a constraint ``h > 0`` of the region. Values are
+        continuous, so across the relative interior of the facet only quantities vanishing on the
+        whole facet (forms that are multiples of h, or identically 0) can change sign: a ReLU whose new
+        pre-activation is ``beta * h`` is active across iff ``beta < 0``; a ``max`` node moves to the
+        tied input with the largest growth along ``-grad h``; everything else keeps its choice. Exact;
+        no LP. If h is not a facet the result need not be a region (callers check adjacency).
+        """
+        c = self.c
+        d = c.d
+        n = len(c.order)
+        neg_key = tuple(-v for v in hkey)
+        hvec = hkey
+
+        def beta(v):
+            """``v = beta * h``: beta as a Fraction, 0 for v == 0, None if v is not a multiple of h."""
+            k = _norm_key(v)
+            if not any(k):
+                return Fraction(0)
+            if k == hkey or k == neg_key:
+                i = next(i for i in range(d + 1) if hvec[i] != 0)
+                return Fraction(int(v[i]), hvec[i])
+            return None
+
+        V = np.empty((n, d + 1), dtype=object)
+        out = []
+        for q in range(n):
+            kind, data = c.rules[q]
+            if kind == "input":
+                vec = _zero_vec(d)
+                vec[data] = 1
+                V[q] = vec
+            elif kind == "affine":
+                preds, coefs, const = data
+                vec = coefs.dot(V[preds]) if len(preds) else _zero_vec(d)
+                vec[d] = vec[d] + const
+                V[q] = vec
+            elif kind == "output":
+                V[q] = V[data]
+            elif kind == "relu":
+                g = V[data]
+                bit = pattern[len(out)]
+                if all(g[i] == 0 for i in range(d)):
+                    active = g[d] > 0
+                else:
+                    st = self._box_range_sign(g)
+                    if st != 0:
+                        active = st == 1
+                    else:
+                        b = beta(g)
+                        active = (b < 0) if b is not None else bit == 1
+                V[q] = g if active else _zero_vec(d)
+                out.append(1 if active else 0)
+            else:
+                chosen = pattern[len(out)]
+                forms, rep = [], {}
+                for j, (p, scale) in enumerate(data):
+                    f = V[p] * scale if scale != 1 else V[p]
+                    key = tuple(int(v) for v in f)
+                    if key in rep:
+                        rep_j = rep[key]
+                    else:
+                        rep[key] = rep_j = j
+                        forms.append((j, f))
+                    if j == chosen:
+                        chosen_rep = rep_j
+                fj = next(f for j, f in forms if j == chosen_rep)
+                best, best_b = chosen_rep, Fraction(0)
+                for j, f in forms:
+                    if j == chosen_rep:
+                        continue
+                    b = beta(f - fj)  # f - f_chosen = b h; across (h < 0) f wins iff b < 0
+                    if b is not None and b < best_b:
+                        best, best_b = j, b
+                V[q] = next(f for j, f in forms if j == best)
+                out.append(best)
+        return tuple(out)
+
     # -- tracing a point ----------------------------------------------------------------------
     def pattern_at(self, x) -> tuple | None:
         """The pattern of the region whose interior holds the rational point ``x`` (None on a boundary).
@@ -788,11 +869,14 @@ def _map_key(region: Region) -> tuple:
 def linear_pieces(regions: list[Region], enum: RegionEnumerator, deadline: Deadline | None = None) -> int | None:
     """Number of connected components of same-map regions, adjacency across common facets.
 
-    For a region R1 and a hyperplane h of one of its constraints, an exact point ``p`` in the relative
-    interior of the facet ``closure(R1) & {h = 0}`` is found (LP, then exact projection onto h, then z3);
-    the region across is the one holding ``p - eps * grad h`` for small rational eps, accepted only
-    if ``p`` lies in its closure. No hyperplane can split the relative interior of a facet of a region
-    (pre-activations are continuous), so this neighbour is unique. Returns None on timeout.
+    For a region R1 and each hyperplane h among its constraints, the pattern across h is computed
+    exactly (:meth:`RegionEnumerator.neighbour_pattern`). If h is a facet of R1, the region across has
+    that pattern; so a pattern that is not a region, or a region with another map, needs no further
+    work. For a candidate R2 with the same map, adjacency is confirmed exactly: a rational point ``p``
+    with ``h(p) = 0`` and every other constraint of R1 strictly positive (LP, exact projection, z3;
+    emptiness needs a Motzkin certificate or z3), with ``p`` in the closure of R2 and R2 on the side
+    ``h < 0``. Then R2 is the unique region across the relative interior of the facet (no hyperplane
+    can split it: pre-activations are continuous). Union-find gives the pieces. Returns None on timeout.
     """
     d = enum.c.d
     index = {r.pattern: k for k, r in enumerate(regions)}
@@ -807,12 +891,12 @@ def linear_pieces(regions: list[Region], enum: RegionEnumerator, deadline: Deadl
     groups: dict = {}
     for k, r in enumerate(regions):
         groups.setdefault(_map_key(r), []).append(k)
-    done = set()  # (region, hyperplane key) already crossed from the other side
     for members in groups.values():
         if len(members) < 2:
             continue
+        components = len(members)
         for k in members:
-            if len({find(m) for m in members}) == 1:
+            if components == 1:
                 break  # the whole group is one piece already
             if deadline is not None and deadline.expired():
                 return None
@@ -822,23 +906,23 @@ def linear_pieces(regions: list[Region], enum: RegionEnumerator, deadline: Deadl
                 classes.setdefault(_norm_key(row), row)
             keys = list(classes)
             for hk in keys:
-                if (k, hk) in done:
+                other = index.get(enum.neighbour_pattern(r1.pattern, hk))
+                if other is None or other == k or regions[other].maps != r1.maps or find(other) == find(k):
                     continue
-                h = classes[hk]
-                others = [classes[o] for o in keys if o != hk]
-                p = _facet_point(enum, h, others)
+                r2 = regions[other]
+                neg = tuple(-v for v in hk)
+                if not any(_norm_key(row) == neg for row in r2.constraints):
+                    continue
+                p = _facet_point(enum, classes[hk], [classes[o] for o in keys if o != hk])
                 if p is None:
-                    continue
+                    continue  # h meets the closure of R1 in less than a facet
                 if isinstance(p, str):
                     return None
-                other = _across(enum, p, h, r1, regions, index)
-                if other is None:
-                    raise ToolkitBugError(f"no region found across a facet of region {r1.pattern}")
-                done.add((other, tuple(-v for v in hk)))
-                if regions[other].maps == r1.maps:
-                    a, b = find(k), find(other)
-                    if a != b:
-                        parent[a] = b
+                if all(sum(int(r[i]) * p[i] for i in range(d)) + int(r[d]) >= 0 for r in r2.constraints):
+                    parent[find(k)] = find(other)
+                    components -= 1
+                else:  # pragma: no cover - would contradict the uniqueness of the region across a facet
+                    raise ToolkitBugError(f"region {r2.pattern} was computed across a facet of {r1.pattern} but does not touch it")
     return len({find(k) for k in range(len(regions))})
 
 
@@ -902,26 +986,6 @@ def _facet_point(enum: RegionEnumerator, h, others):
                 return x
     # exact fallback: z3 with the equality
     return enum._z3_point(others, equal=h)
-
-
-def _across(enum: RegionEnumerator, p, h, r1: Region, regions, index):
-    """Index of the region across the facet of ``r1`` on ``h`` at the facet point ``p``."""
-    d = enum.c.d
-    grad = [Fraction(int(h[i])) for i in range(d)]
-    norm2 = sum(g * g for g in grad)
-    eps = Fraction(1, 2 ** 10) * Fraction(max(1, int(enum.scale))) / norm2
-    for _ in range(80):
-        q = tuple(p[i] - eps * grad[i] for i in range(d))
-        if enum.box_den is None or enum.domain.contains(q):
-            pat = enum.pattern_at(q)
-            if pat is not None and pat != r1.pattern and pat in index:
-                k = index[pat]
-                r2 = regions[k]
-                # p must lie in the closure of r2: all of its constraints >= 0 at p.
-                if all(sum(int(r[i]) * p[i] for i in range(d)) + int(r[d]) >= 0 for r in r2.constraints):
-                    return k
-        eps /= 4
-    return None
 
 
 # -- results ----------------------------------------------------------------------------------
@@ -1041,6 +1105,10 @@ def count_regions(net: Network, domain=None, *, pieces: bool = True, max_regions
             if b["kind"] == "upper" and b["applies"] and count > int(b["value"]):
                 raise ToolkitBugError(
                     f"{count} activation regions exceed the {b['name']} upper bound {b['value']}: a bug in the toolkit"
+                )
+            if b["kind"] == "exact" and b["applies"] and count != int(b["value"]):
+                raise ToolkitBugError(
+                    f"{count} activation regions differ from the exact count {b['value']} ({b['name']}): a bug in the toolkit"
                 )
     return RegionsResult(
         status=Status.PROVED if complete else Status.UNKNOWN,
