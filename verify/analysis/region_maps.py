@@ -58,11 +58,13 @@ def region_polygon(region: Region, box: Box) -> list[tuple[float, float]]:
 
 
 def plot_region_map(net: Network, box: Box, i: int, j: int, path: str, base: Sequence | None = None,
-                    max_regions: int | None = 20000, timeout: float | None = None) -> dict:
+                    max_regions: int | None = 20000, timeout: float | None = None, title: str | None = None,
+                    regions: list | None = None) -> dict:
     """Draw the activation regions of ``net`` on the slice through ``base`` along inputs ``i``, ``j``.
 
     Regions are coloured by activation pattern; the boundaries of the pieces of the max reference
     (one max per output window) on the same slice are drawn in black. Returns the slice's counts.
+    ``regions`` may pass the slice network's regions when they are already known (with constraints).
     The file is written atomically (no partial PNG on failure).
     """
     import matplotlib
@@ -76,14 +78,15 @@ def plot_region_map(net: Network, box: Box, i: int, j: int, path: str, base: Seq
     base = tuple(Fraction(v) for v in (base if base is not None else box.center()))
     sl = slice_network(net, i, j, base)
     sbox = slice_box(box, i, j)
-    regions = []
-    enum = iter_regions(sl, sbox, timeout=timeout, self_check=False)
-    for r in enum:
-        regions.append(r)
-        if max_regions is not None and len(regions) > max_regions:
-            raise ResourceLimitError(f"the slice has more than {max_regions} regions: too many to draw")
-    if not enum.complete:
-        raise ResourceLimitError(f"region map not finished: {enum.reason}")
+    if regions is None:  # else: the slice's regions, already enumerated by the caller
+        regions = []
+        enum = iter_regions(sl, sbox, timeout=timeout, self_check=False)
+        for r in enum:
+            regions.append(r)
+            if max_regions is not None and len(regions) > max_regions:
+                raise ResourceLimitError(f"the slice has more than {max_regions} regions: too many to draw")
+        if not enum.complete:
+            raise ResourceLimitError(f"region map not finished: {enum.reason}")
     pieces = []
     if net.windows is not None:
         ref = slice_network(reference_network(net), i, j, base)
@@ -105,7 +108,9 @@ def plot_region_map(net: Network, box: Box, i: int, j: int, path: str, base: Seq
     ax.set_aspect("equal")
     ax.set_xlabel(f"x{i}")
     ax.set_ylabel(f"x{j}")
-    title = net.name or "network"
+    title = title or net.name or "network"
+    base_text = ", ".join(str(v) for v in base)
+    title = f"{title}, slice (x{i}, x{j}) through ({base_text})" if net.n_inputs > 2 else title
     ax.set_title(f"{title}\n{len(regions)} activation regions on the slice; black: pieces of max", fontsize=9)
     buf = io.BytesIO()
     fig.savefig(buf, format="png")

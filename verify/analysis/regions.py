@@ -31,7 +31,6 @@ decision boundaries", CVPR 2023: exact partition of a 2-D slice of input space.
 
 from __future__ import annotations
 
-import math
 import sys
 import time
 from dataclasses import dataclass, field
@@ -45,7 +44,6 @@ from ..domain import Box, RealSpace
 from ..errors import DomainError, ToolkitBugError, VerifyError
 from ..ir.graph import Network
 from ..ir.ops import Op
-from ..numbers import to_text
 from .results import Deadline, Status
 
 __all__ = [
@@ -224,7 +222,7 @@ class _Compiled:
 
     def __init__(self, net: Network):
         self.net = net
-        self.d = d = net.n_inputs
+        self.d = net.n_inputs
         self.order = list(net.order)
         self.pos = {n: i for i, n in enumerate(self.order)}
         self.den: list[int] = [1] * len(self.order)
@@ -471,7 +469,6 @@ class RegionEnumerator:
             return True
 
         self._V = V
-        start = time.monotonic()
         if advance(0, self.root):
             stack.append(None)  # leaf right away (no decision nodes)
         while stack:
@@ -1011,6 +1008,7 @@ class RegionsResult:
     reason: str = ""
     network: str = ""
     slice: dict | None = None
+    regions: list | None = field(default=None, repr=False)  # kept regions (pieces=True), not in JSON
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -1123,6 +1121,7 @@ def count_regions(net: Network, domain=None, *, pieces: bool = True, max_regions
         exact_retries=enum.exact_retries,
         reason=reason,
         network=net.name,
+        regions=kept if pieces and complete else None,
     )
 
 

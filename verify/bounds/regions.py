@@ -26,7 +26,7 @@ from functools import lru_cache
 from math import comb, prod
 from typing import Sequence
 
-from ..domain import Box, RealSpace
+from ..domain import Box
 from ..errors import VerifyError
 from ..ir.graph import Network
 from ..ir.layers import to_layers

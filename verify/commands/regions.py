@@ -102,7 +102,8 @@ def run(args) -> int:
 
             base = _parse_base(args.base, d, domain) if args.slice is not None else domain.center()
             try:
-                plot_region_map(net, domain, i, j, args.plot, base=base, timeout=args.timeout)
+                plot_region_map(net, domain, i, j, args.plot, base=base, timeout=args.timeout,
+                                title=net.name or args.network, regions=r.regions)
                 plot_note = f"region map written to {args.plot}"
             except ResourceLimitError as exc:
                 plot_note = f"plot not drawn: {exc}"
