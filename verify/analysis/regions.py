@@ -13,9 +13,10 @@ Exactness (DESIGN.md): node values are carried as exact integer vectors over a s
 node, so degenerate neurons (a pre-activation constant on the current region, as in the gadgets'
 cancellations) are recognised exactly. A region is reported only when a rational interior point with
 every margin strictly positive has been checked in integer arithmetic; if the float LP's point fails,
-the LP centre, rounded versions of it, and finally z3 (exact on linear real arithmetic) are tried. LP
-answers whose margin lies in a small grey zone around 0 are decided by z3 as well; clearly negative
-margins prune a branch on the float LP's word (``backend="z3"`` decides every branch exactly instead).
+the LP centre, rounded versions of it, and finally z3 (exact on linear real arithmetic) are tried. A
+branch is dropped only with an exact Motzkin certificate of emptiness (proposed by the LP's dual
+support, checked in integers) or a z3 ``unsat``; so the count is exact in both directions
+(``certify=False`` trusts clearly negative LP margins instead; ``backend="z3"`` asks z3 everything).
 
 Counts: ``activation_regions``; ``affine_maps`` (distinct exact affine maps of the outputs);
 ``linear_pieces`` (connected components of the union of regions sharing a map, adjacency across
