@@ -429,3 +429,16 @@ def test_linear_pieces_in_one_dimension_by_sorting(seed):
     runs = 1 + sum(1 for a, b in zip(regions, regions[1:]) if a.maps != b.maps)
     r = count_regions(net, box)
     assert (r.activation_regions, r.linear_pieces) == (len(regions), runs)
+
+
+def test_cones_give_the_same_counts_in_all_of_space():
+    # Every hyperplane of the max trees passes through 0, so every region is a cone at 0 and a box
+    # around 0 holds them all: the counts in R^d equal the box counts derived above.
+    for (gadget, d), want in HAND.items():
+        assert counts(max_tree(d, gadget), RealSpace(d)) == want
+
+
+def test_timeout_gives_unknown_lower_bounds():
+    r = count_regions(max_tree(8, "A"), Box.cube(8, -1, 1), timeout=0.05)
+    assert r.status.value == "UNKNOWN" and r.linear_pieces is None
+    assert "timeout" in r.reason
