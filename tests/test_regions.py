@@ -442,3 +442,13 @@ def test_timeout_gives_unknown_lower_bounds():
     r = count_regions(max_tree(8, "A"), Box.cube(8, -1, 1), timeout=0.05)
     assert r.status.value == "UNKNOWN" and r.linear_pieces is None
     assert "timeout" in r.reason
+
+
+def test_relu_after_a_max_node():
+    # f = relu(max(x0, x1) - x2): argmax (2 ways) times the sign of m - x2 (both occur): 4 regions;
+    # maps x0 - x2, x1 - x2 and 0 (twice: {x2 > x0 > x1} and {x2 > x1 > x0}, adjacent across x0 = x1
+    # inside {x2 > both}): 3 maps, 3 pieces.
+    b = GraphBuilder(3)
+    x0, x1, x2 = b.input_exprs()
+    b.output(b.relu(b.max([x0, x1]) - x2))
+    assert counts(b.build(), Box.cube(3, -1, 1)) == (4, 3, 3)
