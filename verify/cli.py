@@ -33,6 +33,7 @@ COMMANDS = (
     "ties",
     "gradient",
     "recheck",
+    "regions",
 )
 
 class _Parser(argparse.ArgumentParser):
