@@ -50,8 +50,7 @@ def _direction(g: Sequence[Fraction]) -> tuple[Fraction, Vector] | None:
     lead = next((v for v in g if v != 0), None)
     if lead is None:
         return None
-    scale = abs(lead)
-    return (lead / scale) * scale, tuple(v / scale for v in g)  # s carries the sign of the leading entry
+    return lead, tuple(v / lead for v in g)
 
 
 class _Layer1Function:

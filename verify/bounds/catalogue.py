@@ -94,6 +94,7 @@ FAMILY_MODULES = (
     "claims_one_hidden",
     "claims_gradients",
     "claims_max5",
+    "claims_regions",
 )
 
 
