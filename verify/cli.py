@@ -21,6 +21,7 @@ COMMANDS = (
     "info",
     "exact",
     "error",
+    "sweep",
 )
 
 
