@@ -130,6 +130,7 @@ class ReluLP:
         """Rows and column bounds of the relaxation for pre-activation ``bounds`` (node -> (lo, hi))."""
         net = self.net
         rows = list(self.fixed_rows)
+        self._upper_rows = {}
         lo = [None] * self.n
         hi = [None] * self.n
         for n in self.nodes:
@@ -156,6 +157,7 @@ class ReluLP:
                     rows.append(({jp: 1, j: -1}, None, Fraction(0)))  # a >= z
                     # (u - l) a - u z <= -u l, scaled to integers
                     row, s = _int_row({j: pu - pl, jp: -pu})
+                    self._upper_rows[n] = len(rows)
                     rows.append((row, None, -pu * pl * s))
         return rows, lo, hi
 
@@ -241,6 +243,9 @@ class ReluLP:
             out = LPSolution("optimal", value=h.getInfo().objective_function_value, point=x[self.input_cols])
             out.full = x
             out._cert = (rows, lo, hi, c_exact, y)
+            # Share of the bound paid by each triangle's intercept (dual times right-hand side):
+            # the branching score of Bunel et al.'s BaBSR, here read off the LP duals directly.
+            out.intercept = {r: float(y[i]) * float(rows[i][2]) for r, i in self._upper_rows.items()}
             if exact:
                 self.certify(out)
             return out
@@ -257,13 +262,22 @@ class ReluLP:
             return out
         return LPSolution("other")
 
-    def certify(self, sol: LPSolution) -> Fraction | None:
-        """Compute (once) the exact safe bound of an optimal solution returned by :meth:`solve`."""
-        if sol.bound is None and getattr(sol, "_cert", None) is not None:
-            rows, lo, hi, c, y = sol._cert
+    def certify(self, sol: LPSolution, target: Fraction | None = None) -> Fraction | None:
+        """The exact safe bound of an optimal solution returned by :meth:`solve` (computed lazily).
+
+        Dyadic rounding of the duals first; if that bound is above ``target`` (or no target is given),
+        also the small-denominator rounding, which is exact at degenerate optima such as a
+        difference that is identically 0 (continued fractions recover the exact optimal dual when it
+        has small denominators). The smaller of the bounds is kept; both are valid.
+        """
+        cert = getattr(sol, "_cert", None)
+        if cert is None:
+            return sol.bound
+        rows, lo, hi, c, y = cert
+        if sol.bound is None:
             sol.bound = self.safe_bound(rows, lo, hi, c, y)
-            # Degenerate optima (e.g. a difference that is identically 0) need the exact optimal dual:
-            # when it has small denominators, continued fractions recover it from the float one.
+        if not getattr(sol, "_small_done", False) and (target is None or sol.bound > target):
+            sol._small_done = True
             small = self.safe_bound(rows, lo, hi, c, y, rounding="small")
             if small < sol.bound:
                 sol.bound = small

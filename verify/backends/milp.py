@@ -48,6 +48,8 @@ __all__ = ["maximize", "MaxResult", "milp_candidate"]
 
 # Above this many unstable ReLUs a nearly closed node is split further instead of handed to z3.
 Z3_LEAF_UNSTABLE = 4
+# Split the input box (instead of a ReLU) while at least this many first-layer ReLUs are unstable.
+INPUT_SPLIT_MIN = 3
 
 
 @dataclass
@@ -142,7 +144,6 @@ def milp_candidate(net: Network, box: Box, constraints: Sequence, bounds: dict, 
     lp.integrality_ = [highspy.HighsVarType.kInteger if t else highspy.HighsVarType.kContinuous for t in integ]
     h = highs()
     h.setOptionValue("time_limit", max(0.05, float(time_limit)))
-    h.setOptionValue("threads", 1)
     h.passModel(lp)
     h.run()
     sol = h.getSolution()
@@ -234,8 +235,7 @@ class _Search:
         s.add(domain_constraints(xs, self.box) + low.side)
         for c, b in self.constraints:
             s.add(z3.Sum([rational(a) * xs[i] for i, a in c.items()]) <= rational(b))
-        for r in net.relu_nodes:
-            p = net.single_pred(r)
+        for p in list(net.inputs) + [net.single_pred(r) for r in net.relu_nodes]:
             lo, hi = bounds[p]
             s.add(low.values[p] >= rational(lo), low.values[p] <= rational(hi))
         s.add(low.outputs[0] > rational(self.best))
@@ -253,7 +253,8 @@ class _Search:
 
 def maximize(net: Network, box: Box, constraints: Sequence = (), *, deadline=None, floor: Fraction | None = None,
              stop_above: Fraction | None = None, bounds: dict | None = None, candidates: Sequence = (),
-             samples: int = 256, seed: int = 0, milp_time: float = 5.0, node_limit: int | None = None) -> MaxResult:
+             samples: int = 256, seed: int = 0, milp_time: float = 5.0, node_limit: int | None = None,
+             split_inputs: bool = False) -> MaxResult:
     """Exact ``sup { net(x) : x in box, sum_i a_i x_i <= b for (a, b) in constraints }``.
 
     Parameters
@@ -313,11 +314,15 @@ def maximize(net: Network, box: Box, constraints: Sequence = (), *, deadline=Non
         return _result(s, "PROVED", upper0, stopped=True)
 
     lp = ReluLP(net, box, s.constraints)
+    sens = [sum(abs(float(net.graph.edges[x, v].get("weight", 1))) for v in net.graph.successors(x)) or 1.0
+            for x in net.inputs]
     counter = itertools.count()
     heap = [(-float(upper0), next(counter), bounds)]
     while heap:
         if deadline.expired() or (node_limit is not None and stats["nodes"] >= node_limit):
             open_upper = max(max(_node_upper(b, s.out_pre) for _, _, b in heap), s.best if s.best is not None else upper0)
+            stats["open_nodes"] = len(heap)
+            stats["open_lp_max_float"] = -min(k for k, _, _ in heap)  # guidance only: not a sound bound
             return _result(s, "UNKNOWN", open_upper, reason="timeout")
         _, _, nb = heapq.heappop(heap)
         stats["nodes"] += 1
@@ -331,7 +336,7 @@ def maximize(net: Network, box: Box, constraints: Sequence = (), *, deadline=Non
             if s.offer(_rationalize(sol.point, box)) and s.done():
                 return _result(s, "PROVED", None, stopped=True)
             if s.best is not None and sol.value <= float(s.best) + 1e-6 * (1 + abs(float(s.best))):
-                b = lp.certify(sol)
+                b = lp.certify(sol, s.best)
                 if b is not None and b <= s.best:
                     continue  # closed by the exact safe dual bound
         unstable = unstable_relus(net, nb)
@@ -350,13 +355,24 @@ def maximize(net: Network, box: Box, constraints: Sequence = (), *, deadline=Non
             return _result(s, "UNKNOWN", max(_node_upper(nb, s.out_pre), s.best), reason="z3 unknown on a leaf")
         if not unstable:
             return _result(s, "UNKNOWN", _node_upper(nb, s.out_pre), reason="no split left")
-        r = _choose(net, lp, sol, unstable, nb)
-        p = net.single_pred(r)
-        lo, hi = nb[p]
         key = sol.value if sol.value is not None else float(nb[s.out_pre][1])
-        for child_bounds in ((lo, Fraction(0)), (Fraction(0), hi)):
+        first = [r for r in unstable if net.relu_level[net.single_pred(r)] == 0]
+        if split_inputs and len(first) >= INPUT_SPLIT_MIN:
+            # Input splitting: in a smaller box most first-layer ReLUs become stable and every
+            # bound below tightens, which ReLU splitting alone does not achieve in 9+ dimensions.
+            i = max(range(net.n_inputs), key=lambda k: (nb[net.inputs[k]][1] - nb[net.inputs[k]][0]) * sens[k])
+            node = net.inputs[i]
+            lo, hi = nb[node]
+            mid = (lo + hi) / 2
+            children = ((node, (lo, mid)), (node, (mid, hi)))
+        else:
+            r = _choose(net, lp, sol, unstable, nb)
+            p = net.single_pred(r)
+            lo, hi = nb[p]
+            children = ((p, (lo, Fraction(0))), (p, (Fraction(0), hi)))
+        for node, child_bounds in children:
             known = dict(nb)
-            known[p] = child_bounds
+            known[node] = child_bounds
             cb = propagate_intervals(net, box, known)
             if any(a > b for a, b in cb.values()):
                 continue
@@ -374,6 +390,12 @@ def _choose(net, lp, sol, unstable, bounds):
     """Split the unstable ReLU whose relaxation is most violated at the LP optimum (widest on ties)."""
     best, best_score = unstable[0], None
     full = getattr(sol, "full", None)
+    icpt = getattr(sol, "intercept", None)
+    if icpt:
+        cand = [(icpt.get(r, 0.0), r) for r in unstable]
+        score, r = max(cand, key=lambda t: t[0])
+        if score > 1e-9:
+            return r
     for r in unstable:
         p = net.single_pred(r)
         lo, hi = bounds[p]
