@@ -107,8 +107,9 @@ def _job(tool, name, box_text, q):
 
 
 def run_capped(tool, name, box, cap):
-    q = mp.Queue()
-    p = mp.Process(target=_job, args=(tool, name, box, q))
+    ctx = mp.get_context("spawn")  # fresh interpreter per run: no solver state inherited through fork
+    q = ctx.Queue()
+    p = ctx.Process(target=_job, args=(tool, name, box, q))
     t = time.monotonic()
     p.start()
     p.join(cap)
@@ -133,22 +134,26 @@ def main(argv=None):
     ap.add_argument("--box", default="0,1")
     args = ap.parse_args(argv)
     names = args.only or NETS + ["max5"]
-    print(f"| network | query | {' | '.join(args.tools)} | plain-z3 / milp |")
-    print("|---|---|" + "---|" * (len(args.tools) + 1))
+    peers = [t for t in ("plain-z3", "marabou", "toolkit-z3") if t in args.tools]
+    print(f"| network | query | {' | '.join(args.tools)} | {' | '.join(p + ' / milp' for p in peers)} |")
+    print("|---|---|" + "---|" * (len(args.tools) + len(peers)))
     for name in names:
         cells, secs = [], {}
         for tool in args.tools:
             s, note = run_capped(tool, name, args.box, args.cap)
             secs[tool] = s
             cells.append(f"{s:.2f} s ({note})" if s is not None else note)
-        ratio = ""
-        if secs.get("toolkit-milp"):
-            if secs.get("plain-z3"):
-                ratio = f"{secs['plain-z3'] / secs['toolkit-milp']:.1f}x"
-            elif "plain-z3" in args.tools:
-                ratio = f">{args.cap / secs['toolkit-milp']:.1f}x"
+        ratios = []
+        for peer in peers:
+            m, p = secs.get("toolkit-milp"), secs.get(peer)
+            if m and p:
+                ratios.append(f"{p / m:.2f}x")
+            elif m and p is None and cells[args.tools.index(peer)].startswith(">"):
+                ratios.append(f">{args.cap / m:.1f}x")
+            else:
+                ratios.append("n/a")
         query = "exact on R^5" if name == "max5" else f"error on [{args.box}]^d"
-        print(f"| {name} | {query} | {' | '.join(cells)} | {ratio} |", flush=True)
+        print(f"| {name} | {query} | {' | '.join(cells)} | {' | '.join(ratios)} |", flush=True)
 
 
 if __name__ == "__main__":

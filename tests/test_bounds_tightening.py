@@ -64,9 +64,9 @@ def test_bounds_with_linear_constraints_are_sound():
 
 
 def test_safe_dual_bound_is_exact_on_a_hand_solved_lp():
-    # max of a 2-input tree over [0,1]^2 lowered to ReLUs: the triangle relaxation of
-    # max(a, b) = b + relu(a - b) with a - b in [-1, 1] has optimum 3/2 at a = 1, b = 1/2 ... and the
-    # relaxed relu a' <= (z + 1)/2; maximising b + (a - b + 1)/2 = (a + b + 1)/2 over [0,1]^2 gives 3/2.
+    # max_tree(2) (gadget A) is relu(x - y) + relu(y) - relu(-y). On [0,1]^2, relu(y) = y and relu(-y) = 0
+    # are stable; z = x - y lies in [-1, 1], whose triangle gives relu(z) <= (z + 1)/2. The relaxation's
+    # optimum is max (x - y + 1)/2 + y = max (x + y + 1)/2 = 3/2 (at x = y = 1), by hand.
     D = max_free(max_tree(2))
     box = Box.cube(2)
     b = propagate_intervals(D, box)

@@ -101,3 +101,52 @@ def test_cli_backend_option(tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
         main(["exact", str(path), "--backend", "nope"])
     assert exc.value.code == 2
+
+
+def test_max5_package_data_loads_and_is_bias_free():
+    from verify.constructions.published import load_max5
+
+    net = load_max5()
+    assert (net.n_inputs, net.widths) == (5, [61, 602])
+    assert is_bias_free(net)  # so check_exact(..., backend="milp") reduces R^5 to [-1,1]^5
+    box, note = homogeneous_reduction(net, net, RealSpace(5))
+    assert box == Box.cube(5, -1, 1) and "bias-free" in note
+    # The data README: N(x) = max(x) at every point of {-1,0,1}^5 (checked exactly at a few of them).
+    for x in [(1, 0, -1, 0, 1), (-1, -1, -1, -1, 0), (0, 1, 1, -1, 1), (Fraction(1, 3), Fraction(-2, 7), 5, 0, -9)]:
+        assert evaluate(net, x)[0] == max(Fraction(v) for v in x)
+
+
+def test_multi_output_pooling_network_both_backends():
+    from verify.constructions import pool2d
+
+    net = pool2d(2, 3, 2, 1)  # two overlapping 2x2 windows, exact max pooling
+    box = Box.cube(6)
+    r = worst_case_error(net, box, backend="milp")
+    assert r.status is Status.PROVED and (r.sup_over, r.sup_under) == (0, 0)
+    assert check_exact(net, box, backend="milp").status is Status.PROVED
+
+
+@pytest.mark.parametrize("net", [max_tree(4, "A"), max_tree(6, "B"), truncated_tree(8, 1, "A"),
+                                 random_relu_network([3, 6, 6, 1], seed=3)])
+def test_merge_parallel_relus_is_exact(net):
+    from verify.ir.rewrites import merge_parallel_relus
+
+    merged = merge_parallel_relus(net)
+    assert merged.n_relus <= net.n_relus
+    # z3 proves the rewrite equal to the original on all of R^d.
+    assert check_equivalent(net, merged, None, backend="z3").status is Status.PROVED
+
+
+def test_merge_removes_linear_carriers():
+    from verify.ir.rewrites import merge_parallel_relus
+
+    # gadget A carries y through relu(y) - relu(-y) = y: after merging, a tree of d - 1 pair maxima
+    # needs exactly d - 1 ReLUs (relu(x - y) per pair).
+    for d in (2, 4, 8):
+        assert merge_parallel_relus(max_tree(d, "A")).n_relus == d - 1
+
+
+@pytest.mark.parametrize("d,gadget", [(8, "B"), (16, "A")])
+def test_larger_exact_trees_proved_by_milp(d, gadget):
+    r = check_exact(max_tree(d, gadget), backend="milp", timeout=120)
+    assert r.status is Status.PROVED

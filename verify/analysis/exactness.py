@@ -60,12 +60,12 @@ def homogeneous_reduction(net1: Network, net2: Network, domain) -> tuple[Box | N
 def _check_equivalent_milp(net1, net2, domain, deadline, query, box, note) -> ExactnessResult:
     """Exactness by two exact maximisations per output (``net1 - net2`` and ``net2 - net1`` <= 0)."""
     from ..backends.milp import maximize
-    from ..ir.rewrites import difference_network
+    from ..ir.rewrites import difference_network, merge_parallel_relus
 
     stats = {}
     for o in range(net1.n_outputs):
         for sign in (1, -1):
-            r = maximize(difference_network(net1, net2, o, sign), box, deadline=deadline,
+            r = maximize(merge_parallel_relus(difference_network(net1, net2, o, sign)), box, deadline=deadline,
                          floor=Fraction(0), stop_above=Fraction(0))
             stats[f"output{o}_{'over' if sign == 1 else 'under'}"] = r.stats
             if r.value is not None and r.value > 0:

@@ -155,13 +155,13 @@ def sup_difference_milp(f: Network, g: Network, box: Box, *, deadline: Deadline 
     """
     from ..backends.milp import maximize
     from ..errors import ToolkitBugError
-    from ..ir.rewrites import difference_network
+    from ..ir.rewrites import difference_network, merge_parallel_relus
 
     deadline = deadline or Deadline(None)
     status, best, best_x, best_o, upper = Status.PROVED, None, None, 0, None
     stats: dict = {}
     for o in range(f.n_outputs):
-        r = maximize(difference_network(f, g, o), box, deadline=deadline, floor=best, samples=samples, seed=seed)
+        r = maximize(merge_parallel_relus(difference_network(f, g, o)), box, deadline=deadline, floor=best, samples=samples, seed=seed)
         stats[f"output{o}"] = r.stats
         if r.value is not None and (best is None or r.value > best):
             v = evaluate(f, r.witness)[o] - evaluate(g, r.witness)[o]

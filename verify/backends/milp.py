@@ -317,14 +317,14 @@ def maximize(net: Network, box: Box, constraints: Sequence = (), *, deadline=Non
     sens = [sum(abs(float(net.graph.edges[x, v].get("weight", 1))) for v in net.graph.successors(x)) or 1.0
             for x in net.inputs]
     counter = itertools.count()
-    heap = [(-float(upper0), next(counter), bounds)]
+    # Heap entries: (-float LP value of the parent: guidance, tie-break, bounds, sound upper bound).
+    heap = [(-float(upper0), next(counter), bounds, upper0)]
     while heap:
         if deadline.expired() or (node_limit is not None and stats["nodes"] >= node_limit):
-            open_upper = max(max(_node_upper(b, s.out_pre) for _, _, b in heap), s.best if s.best is not None else upper0)
+            open_upper = max(max(ub for _, _, _, ub in heap), s.best if s.best is not None else upper0)
             stats["open_nodes"] = len(heap)
-            stats["open_lp_max_float"] = -min(k for k, _, _ in heap)  # guidance only: not a sound bound
             return _result(s, "UNKNOWN", open_upper, reason="timeout")
-        _, _, nb = heapq.heappop(heap)
+        _, _, nb, nub = heapq.heappop(heap)
         stats["nodes"] += 1
         if s.best is not None and nb[s.out_pre][1] <= s.best:
             continue  # exact interval bound already closes it
@@ -350,12 +350,18 @@ def maximize(net: Network, box: Box, constraints: Sequence = (), *, deadline=Non
             if verdict == "improved":
                 if s.done():
                     return _result(s, "PROVED", None, stopped=True)
-                heapq.heappush(heap, (-(sol.value if sol.value is not None else float(nb[s.out_pre][1])), next(counter), nb))
+                heapq.heappush(heap, (-(sol.value if sol.value is not None else float(nb[s.out_pre][1])), next(counter), nb, nub))
                 continue
-            return _result(s, "UNKNOWN", max(_node_upper(nb, s.out_pre), s.best), reason="z3 unknown on a leaf")
+            return _result(s, "UNKNOWN", max([nub, s.best] + [ub for _, _, _, ub in heap]), reason="z3 unknown on a leaf")
         if not unstable:
-            return _result(s, "UNKNOWN", _node_upper(nb, s.out_pre), reason="no split left")
+            return _result(s, "UNKNOWN", max([nub] + [ub for _, _, _, ub in heap]), reason="no split left")
         key = sol.value if sol.value is not None else float(nb[s.out_pre][1])
+        # A sound upper bound for the children (reported if the search times out): dyadic safe bound.
+        ub = min(nub, nb[s.out_pre][1])
+        if sol.status == "optimal":
+            b = lp.certify(sol, target=_HUGE)
+            if b is not None:
+                ub = min(ub, b)
         first = [r for r in unstable if net.relu_level[net.single_pred(r)] == 0]
         if split_inputs and len(first) >= INPUT_SPLIT_MIN:
             # Input splitting: in a smaller box most first-layer ReLUs become stable and every
@@ -376,14 +382,13 @@ def maximize(net: Network, box: Box, constraints: Sequence = (), *, deadline=Non
             cb = propagate_intervals(net, box, known)
             if any(a > b for a, b in cb.values()):
                 continue
-            heapq.heappush(heap, (-key, next(counter), cb))
+            heapq.heappush(heap, (-key, next(counter), cb, min(ub, cb[s.out_pre][1])))
     if s.best_x is None and floor is None:
         return _result(s, "UNKNOWN", upper0, reason="no point found")
     return _result(s, "PROVED", s.best)
 
 
-def _node_upper(bounds, out_pre) -> Fraction:
-    return bounds[out_pre][1]
+_HUGE = Fraction(10) ** 30  # a target that skips the second rounding in certify()
 
 
 def _choose(net, lp, sol, unstable, bounds):

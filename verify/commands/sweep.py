@@ -187,7 +187,11 @@ def run_sweep(spec: dict, *, workers: int = 2, scheduler=None, progress: bool = 
             if client is not scheduler:
                 client.close()
     else:
-        with ProcessPoolExecutor(max_workers=max(1, workers)) as pool:
+        import multiprocessing
+
+        # "spawn": HiGHS keeps a thread pool that a forked child would inherit in a broken state.
+        ctx = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=max(1, workers), mp_context=ctx) as pool:
             for fut in as_completed([pool.submit(run_task, it) for it in items]):
                 i, out = fut.result()
                 results[i] = out
