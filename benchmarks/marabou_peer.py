@@ -68,11 +68,38 @@ def _query(path, box, direction: str, t: float) -> bool:
         net.addInequality([m, y], [-1.0, 1.0], -t)  # m - y >= t
     opts = Marabou.createOptions(verbosity=0)
     result = net.solve(options=opts, verbose=False)
-    return str(result[0]).lower() == "sat"
+    answer = str(result[0]).lower()
+    if answer not in ("sat", "unsat"):
+        raise RuntimeError(f"Marabou answered {result[0]!r}")
+    return answer == "sat"
+
+
+def _query_in_child(path, box, direction, t, retries: int = 2) -> bool:
+    """One Marabou query in a forked child (Marabou can crash, e.g. SIGFPE); retried on a crash."""
+    import multiprocessing as mp
+
+    ctx = mp.get_context("fork")
+    for _ in range(retries):
+        q = ctx.Queue()
+        def child():
+            os.chdir(os.path.dirname(path))  # Marabou drops failedMarabouQuery.ipq into the cwd
+            q.put(_query(path, box, direction, t))
+
+        p = ctx.Process(target=child)
+        p.start()
+        p.join()
+        if p.exitcode == 0:
+            return q.get()
+    raise RuntimeError(f"Marabou crashed {retries} times (exit code {p.exitcode}) at threshold {t}")
 
 
 def marabou_worst_case(net, box, tol: float = 1e-3) -> tuple[float, float, int]:
     """Bracket sup(N - max) and sup(max - N) to ``tol`` by bisection; returns (over, under, queries)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from maraboupy import Marabou  # noqa: F401  (imported once here; forked queries inherit it)
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "net.onnx")
         to_onnx(net, path)
@@ -92,7 +119,7 @@ def marabou_worst_case(net, box, tol: float = 1e-3) -> tuple[float, float, int]:
             while hi - lo > tol:
                 t = (lo + hi) / 2
                 queries += 1
-                if _query(path, box, direction, t):
+                if _query_in_child(path, box, direction, t):
                     lo = t
                 else:
                     hi = t

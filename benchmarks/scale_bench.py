@@ -102,7 +102,11 @@ def _job(tool, name, box_text, q):
         from marabou_peer import marabou_worst_case
 
         t = time.monotonic()
-        over, under, nq = marabou_worst_case(net, box)
+        try:
+            over, under, nq = marabou_worst_case(net, box)
+        except RuntimeError as exc:  # Marabou crashed or answered neither sat nor unsat
+            q.put(("skip", None, f"failed after {time.monotonic() - t:.1f} s: {exc}"))
+            return
         q.put(("ok", time.monotonic() - t, f"{over:.6f} / {under:.6f} +-1e-3, {nq} queries"))
 
 

@@ -150,3 +150,11 @@ def test_merge_removes_linear_carriers():
 def test_larger_exact_trees_proved_by_milp(d, gadget):
     r = check_exact(max_tree(d, gadget), backend="milp", timeout=120)
     assert r.status is Status.PROVED
+
+
+def test_auto_backend_decides_exactness_both_ways():
+    assert check_exact(max_tree(6, "B"), backend="auto", timeout=60).status is Status.PROVED
+    r = check_exact(_perturbed(max_tree(4), Fraction(1, 8)), backend="auto", timeout=60)
+    assert r.status is Status.REFUTED
+    x = r.counterexample
+    assert evaluate(_perturbed(max_tree(4), Fraction(1, 8)), x)[0] != max(x)

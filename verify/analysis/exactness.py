@@ -93,8 +93,8 @@ def check_equivalent(net1: Network, net2: Network, domain: Box | RealSpace | Non
 
     ``backend``: "z3" (one SMT query per output), "milp" (exact branch and bound guided by HiGHS,
     :mod:`verify.backends.milp`; on all of R^d it needs bias-free networks, which it reduces to
-    [-1, 1]^d, otherwise it falls back to z3 and says so in ``reason``), or "auto" (MILP above 16
-    ReLUs when it applies, z3 otherwise).
+    [-1, 1]^d, otherwise it falls back to z3 and says so in ``reason``), or "auto" (z3 with a
+    short budget, at most 10 s, then the MILP search with the rest of the time).
     """
     if net1.n_inputs != net2.n_inputs or net1.n_outputs != net2.n_outputs:
         raise VerifyError(
@@ -106,7 +106,16 @@ def check_equivalent(net1: Network, net2: Network, domain: Box | RealSpace | Non
     deadline = Deadline(timeout)
     fallback = ""
     if backend == "auto":
-        backend = "milp" if net1.n_relus + net2.n_relus > 16 else "z3"
+        # z3 is fast on structured constructions (trees, pooling); give it a short budget first and
+        # hand what is left to the MILP search when it does not decide.
+        budget = 10.0 if timeout is None else min(10.0, timeout / 4)
+        first = check_equivalent(net1, net2, domain, timeout=budget, query=query, backend="z3")
+        if first.status is not Status.UNKNOWN or (timeout is not None and deadline.expired()):
+            return first
+        rest = None if timeout is None else max(0.1, timeout - deadline.elapsed())
+        second = check_equivalent(net1, net2, domain, timeout=rest, query=query, backend="milp")
+        second.seconds = deadline.elapsed()
+        return second
     if backend == "milp":
         box, note = (domain, "") if isinstance(domain, Box) else homogeneous_reduction(net1, net2, domain)
         if box is not None:
