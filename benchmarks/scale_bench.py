@@ -66,6 +66,9 @@ def _plain_z3(net, box):
 
 
 def _job(tool, name, box_text, q):
+    import os
+
+    os.setpgrp()  # own process group: the cap kills this run and any solver children it forked
     from verify.domain import parse_box
 
     net = _load(name)
@@ -118,7 +121,13 @@ def run_capped(tool, name, box, cap):
     p.start()
     p.join(cap)
     if p.is_alive():
-        p.kill()
+        import os
+        import signal
+
+        try:
+            os.killpg(p.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            p.kill()
         p.join()
         return None, f">{cap:g}"
     try:

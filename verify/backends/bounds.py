@@ -171,8 +171,8 @@ def sound_bounds(net: Network, box: Box, constraints: Sequence = (), *, method: 
     >>> from verify.ir.rewrites import max_free
     >>> net = max_free(max_tree(2))
     >>> b = sound_bounds(net, Box.cube(2))
-    >>> b[net.outputs[0]]
-    (Fraction(0, 1), Fraction(1, 1))
+    >>> b[net.outputs[0]]  # sound, not tight: max(x, y) on [0,1]^2 lies in [0, 1]
+    (Fraction(0, 1), Fraction(2, 1))
     """
     bounds = propagate_intervals(net, box, known)
     if method == "interval":

@@ -231,6 +231,9 @@ class ReluLP:
         lp.a_matrix_.value_ = np.array(value)
         lp.sense_ = highspy.ObjSense.kMaximize
         h = highs()
+        # Small LPs solved many times: presolve costs more than it saves, and one thread is enough.
+        h.setOptionValue("presolve", "off")
+        h.setOptionValue("solver", "simplex")
         if time_limit is not None:
             h.setOptionValue("time_limit", max(0.01, float(time_limit)))
         h.passModel(lp)
