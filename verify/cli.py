@@ -34,6 +34,7 @@ COMMANDS = (
     "gradient",
     "recheck",
     "regions",
+    "sweep",
 )
 
 class _Parser(argparse.ArgumentParser):

@@ -11,6 +11,8 @@ from .common import add_certificate_arg, add_network_arg, add_query_args, domain
 def register(sub) -> None:
     p = sub.add_parser("error", help="exact sup of N - max and of max - N over a box")
     add_network_arg(p)
+    p.add_argument("--backend", choices=("z3", "milp", "auto"), default="z3",
+                   help="z3 (default), milp (HiGHS-guided exact branch and bound) or auto")
     add_query_args(p, box_required=True)
     add_certificate_arg(p)
     p.set_defaults(func=run)
@@ -23,7 +25,7 @@ def _pt(x) -> str:
 def run(args) -> int:
     net = load(args)
     box = domain_of(args, net)
-    r = worst_case_error(net, box, timeout=args.timeout)
+    r = worst_case_error(net, box, timeout=args.timeout, backend=args.backend)
     save_certificate_of(args, net, r)
     if args.json:
         emit_json(r.to_json())

@@ -11,6 +11,8 @@ from .common import add_certificate_arg, add_network_arg, add_query_args, domain
 def register(sub) -> None:
     p = sub.add_parser("exact", help="prove N(x) == max(x) on a box or on all of R^d")
     add_network_arg(p)
+    p.add_argument("--backend", choices=("z3", "milp", "auto"), default="z3",
+                   help="z3 (default), milp (HiGHS-guided exact branch and bound) or auto")
     add_query_args(p)
     add_certificate_arg(p)
     p.set_defaults(func=run)
@@ -19,7 +21,7 @@ def register(sub) -> None:
 def run(args) -> int:
     net = load(args)
     domain = domain_of(args, net)
-    result = check_exact(net, domain, timeout=args.timeout)
+    result = check_exact(net, domain, timeout=args.timeout, backend=args.backend)
     save_certificate_of(args, net, result)
     if args.json:
         emit_json(result.to_json())

@@ -1,0 +1,173 @@
+"""Worst-case error and exactness at scale: this toolkit (z3 and MILP backends) against plain z3
+Optimize (ReLU as ``If``) and Marabou, on the same networks and boxes, in one run.
+
+Every run happens in a child process that is killed at ``--cap`` seconds (reported as ">cap").
+Prints a markdown table: seconds per tool and the ratio of each peer to the toolkit's MILP backend.
+
+    python benchmarks/scale_bench.py --cap 600            # full run
+    python benchmarks/scale_bench.py --cap 60 --only random_4-16-16-1.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import time
+from pathlib import Path
+
+HERE = Path(__file__).parent
+NETS = ["random_4-16-16-1.json", "random_9-32-32-1.json", "random_9-64-64-1.json", "maxpool3x3_9-16-16-1.json"]
+TOOLS = ["toolkit-milp", "toolkit-z3", "plain-z3", "marabou"]
+
+
+def _load(name):
+    from verify.io.json_format import load_network
+
+    if name == "max5":
+        from verify.constructions.published import load_max5
+
+        return load_max5()
+    return load_network(HERE / "networks" / name)
+
+
+def _plain_z3(net, box):
+    """Two z3 Optimize calls (sup N - max, sup max - N) with ReLU as If and max as an If chain."""
+    import z3
+
+    from verify.backends.z3_backend import rational
+    from verify.ir.ops import Op
+
+    xs = [z3.Real(f"x{i}") for i in range(net.n_inputs)]
+    val = {}
+    for n in net.order:
+        op = net.op(n)
+        if op is Op.INPUT:
+            val[n] = xs[net.graph.nodes[n]["index"]]
+        elif op is Op.AFFINE:
+            val[n] = z3.Sum([rational(w) * val[p] for p, w in net.affine_terms(n)] + [rational(net.bias(n))])
+        elif op is Op.RELU:
+            p = val[net.single_pred(n)]
+            val[n] = z3.If(p > 0, p, 0)
+        else:
+            val[n] = val[net.single_pred(n)]
+    out = val[net.outputs[0]]
+    m = xs[0]
+    for x in xs[1:]:
+        m = z3.If(x > m, x, m)
+    res = []
+    for obj in (out - m, m - out):
+        opt = z3.Optimize()
+        for x, a, b in zip(xs, box.lo, box.hi):
+            opt.add(x >= rational(a), x <= rational(b))
+        h = opt.maximize(obj)
+        assert opt.check() == z3.sat
+        res.append(str(opt.upper(h)))
+    return res
+
+
+def _job(tool, name, box_text, q):
+    import os
+
+    os.setpgrp()  # own process group: the cap kills this run and any solver children it forked
+    from verify.domain import parse_box
+
+    net = _load(name)
+    t = time.monotonic()
+    if name == "max5":
+        from verify.analysis import check_exact
+
+        backend = {"toolkit-milp": "milp", "toolkit-z3": "z3"}.get(tool)
+        if backend is None:
+            q.put(("skip", None, "not run on the exactness query"))
+            return
+        r = check_exact(net, backend=backend)
+        q.put(("ok", time.monotonic() - t, str(r.status)))
+        return
+    box = parse_box(box_text, net.n_inputs)
+    if tool in ("toolkit-milp", "toolkit-z3"):
+        from verify.analysis import worst_case_error
+
+        r = worst_case_error(net, box, backend=tool.split("-")[1])
+        q.put(("ok", time.monotonic() - t, f"{float(r.sup_over):.6f} / {float(r.sup_under):.6f} {r.status}"))
+    elif tool == "plain-z3":
+        over, under = _plain_z3(net, box)
+        q.put(("ok", time.monotonic() - t, f"{over} / {under}"))
+    else:
+        try:
+            import maraboupy  # noqa: F401
+            import onnx  # noqa: F401
+        except Exception as exc:  # pragma: no cover - depends on the machine
+            q.put(("skip", None, f"maraboupy/onnx unavailable ({exc.__class__.__name__}): pip install maraboupy onnx"))
+            return
+        import sys
+
+        sys.path.insert(0, str(HERE))
+        from marabou_peer import marabou_worst_case
+
+        t = time.monotonic()
+        try:
+            over, under, nq = marabou_worst_case(net, box)
+        except RuntimeError as exc:  # Marabou crashed or answered neither sat nor unsat
+            q.put(("skip", None, f"failed after {time.monotonic() - t:.1f} s: {exc}"))
+            return
+        q.put(("ok", time.monotonic() - t, f"{over:.6f} / {under:.6f} +-1e-3, {nq} queries"))
+
+
+def run_capped(tool, name, box, cap):
+    ctx = mp.get_context("spawn")  # fresh interpreter per run: no solver state inherited through fork
+    q = ctx.Queue()
+    p = ctx.Process(target=_job, args=(tool, name, box, q))
+    t = time.monotonic()
+    p.start()
+    p.join(cap)
+    if p.is_alive():
+        import os
+        import signal
+
+        try:
+            os.killpg(p.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            p.kill()
+        p.join()
+        return None, f">{cap:g}"
+    try:
+        kind, secs, note = q.get(timeout=5)
+    except Exception:
+        return None, f"failed (exit {p.exitcode})"
+    if kind == "skip":
+        return None, f"skipped: {note}"
+    return secs, note
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--cap", type=float, default=600.0, help="seconds per run before the child is killed")
+    ap.add_argument("--only", nargs="*", default=None, help="network file names (or max5)")
+    ap.add_argument("--tools", nargs="*", default=TOOLS)
+    ap.add_argument("--box", default="0,1")
+    args = ap.parse_args(argv)
+    names = args.only or NETS + ["max5"]
+    peers = [t for t in ("plain-z3", "marabou", "toolkit-z3") if t in args.tools]
+    print(f"| network | query | {' | '.join(args.tools)} | {' | '.join(p + ' / milp' for p in peers)} |")
+    print("|---|---|" + "---|" * (len(args.tools) + len(peers)))
+    for name in names:
+        cells, secs = [], {}
+        for tool in args.tools:
+            s, note = run_capped(tool, name, args.box, args.cap)
+            secs[tool] = s
+            cells.append(f"{s:.2f} s ({note})" if s is not None else note)
+        ratios = []
+        for peer in peers:
+            m, p = secs.get("toolkit-milp"), secs.get(peer)
+            if m and p:
+                ratios.append(f"{p / m:.2f}x")
+            elif m and p is None and cells[args.tools.index(peer)].startswith(">"):
+                ratios.append(f">{args.cap / m:.1f}x")
+            else:
+                ratios.append("n/a")
+        query = "exact on R^5" if name == "max5" else f"error on [{args.box}]^d"
+        print(f"| {name} | {query} | {' | '.join(cells)} | {' | '.join(ratios)} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()

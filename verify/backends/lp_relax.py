@@ -1,0 +1,329 @@
+"""The triangle LP relaxation of a ReLU network over a polytope, solved by HiGHS, bounded exactly.
+
+HiGHS solves the relaxation in floating point. Its optimum never counts by itself: the float dual
+solution ``y`` is rounded to dyadic rationals and turned into an exactly valid bound by weak duality
+with the variable bounds (the safe bound of Neumaier and Shcherbina, 2004):
+
+    max c^T v  s.t.  L <= A v <= U,  l <= v <= u
+      <=  sum_i (y_i U_i if y_i >= 0 else y_i L_i)  +  sum_j max(r_j l_j, r_j u_j),   r = c - A^T y,
+
+valid for *every* ``y`` (a wrong-signed ``y_i`` against an infinite side is set to 0 first). All terms
+are computed in exact rational arithmetic (integer-scaled rows, dyadic duals), so the bound is sound
+whatever the floating-point error of the solver. The same formula with ``c = 0`` and a dual ray ``y``
+proves infeasibility when it is negative (a Farkas certificate).
+
+The relaxation of ``a = relu(z)`` with sound bounds ``l < 0 < u`` on ``z`` is the triangle
+``a >= 0, a >= z, (u - l) a <= u (z - l)`` (Ehlers, 2017); a ReLU with ``l >= 0`` is ``a = z`` and one
+with ``u <= 0`` is ``a = 0``. Variable bounds on pre-activations encode branching decisions.
+
+References
+----------
+A. Neumaier and O. Shcherbina, "Safe bounds in linear and mixed-integer linear programming",
+Math. Program. 99 (2004) 283-296.
+R. Ehlers, "Formal verification of piece-wise linear feed-forward neural networks", ATVA 2017.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Sequence
+
+import numpy as np
+
+from ..domain import Box
+from ..errors import MissingExtraError
+from ..ir.graph import Network
+from ..ir.ops import Op
+
+__all__ = ["ReluLP", "LPSolution", "dyadic_floor", "dyadic_ceil", "highs"]
+
+# Duals are rounded to multiples of 2^-DUAL_BITS before the exact bound is computed.
+DUAL_BITS = 40
+
+
+def highs():
+    """A silent HiGHS instance (highspy is a core dependency, imported lazily)."""
+    try:
+        import highspy
+    except ImportError:  # pragma: no cover
+        raise MissingExtraError("the MILP backend needs highspy: pip install highspy") from None
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    return h
+
+
+def dyadic_floor(q: Fraction, bits: int = 32) -> Fraction:
+    """The largest multiple of 2^-bits that is <= q (outward rounding keeps bounds sound, denominators small)."""
+    return Fraction(math.floor(q * (1 << bits)), 1 << bits)
+
+
+def dyadic_ceil(q: Fraction, bits: int = 32) -> Fraction:
+    return Fraction(math.ceil(q * (1 << bits)), 1 << bits)
+
+
+def _int_row(coefs: dict) -> tuple[dict, int]:
+    """Scale a row of Fractions to integers: returns (var -> int, scale)."""
+    s = 1
+    for c in coefs.values():
+        s = math.lcm(s, c.denominator)
+    return {j: int(c * s) for j, c in coefs.items() if c != 0}, s
+
+
+@dataclass
+class LPSolution:
+    """Outcome of one relaxation: ``status`` is "optimal", "infeasible" or "other".
+
+    ``value`` and ``x`` (the input part of the solution) are floats, for guidance only; ``bound`` is an
+    exact upper bound of the relaxation's optimum (``None`` if none could be certified) and
+    ``empty`` is True only when infeasibility was certified exactly.
+    """
+
+    status: str
+    value: float | None = None
+    point: np.ndarray | None = None
+    bound: Fraction | None = None
+    empty: bool = False
+
+
+class ReluLP:
+    """Triangle relaxation of a ReLU-only network (no ``max`` nodes) over ``box`` and linear constraints.
+
+    Parameters
+    ----------
+    net : Network
+        ReLU-only (see :func:`verify.ir.rewrites.max_free`).
+    box : Box
+    constraints : sequence of (dict input index -> Fraction, Fraction)
+        Extra constraints ``sum_i a_i x_i <= b`` on the inputs.
+    nodes : iterable, optional
+        Restrict to these nodes (closed under predecessors); default all nodes except outputs.
+    """
+
+    def __init__(self, net: Network, box: Box, constraints: Sequence = (), nodes=None):
+        self.net = net
+        self.box = box
+        self.constraints = [({int(i): Fraction(a) for i, a in c.items()}, Fraction(b)) for c, b in constraints]
+        keep = (set(nodes) | set(net.inputs)) if nodes is not None else None
+        self.nodes = [n for n in net.order if net.op(n) is not Op.OUTPUT and (keep is None or n in keep)]
+        self.col = {n: j for j, n in enumerate(self.nodes)}
+        self.n = len(self.nodes)
+        self.input_cols = [self.col[n] for n in net.inputs]
+        # Fixed rows: affine definitions (equalities) and the extra constraints.
+        self.fixed_rows = []  # (int coefs dict col->int, L, U) with L/U Fractions or None (infinite)
+        for n in self.nodes:
+            if net.op(n) is Op.AFFINE:
+                coefs = {self.col[n]: Fraction(1)}
+                for p, w in net.affine_terms(n):
+                    coefs[self.col[p]] = coefs.get(self.col[p], Fraction(0)) - w
+                row, s = _int_row(coefs)
+                b = net.bias(n) * s
+                self.fixed_rows.append((row, b, b))
+        for c, b in self.constraints:
+            row, s = _int_row({self.col[net.inputs[i]]: a for i, a in c.items()})
+            if row:
+                self.fixed_rows.append((row, None, b * s))
+
+    # -- building one relaxation -----------------------------------------------------------------
+    def _rows_and_cols(self, bounds: dict):
+        """Rows and column bounds of the relaxation for pre-activation ``bounds`` (node -> (lo, hi))."""
+        net = self.net
+        rows = list(self.fixed_rows)
+        self._upper_rows = {}
+        lo = [None] * self.n
+        hi = [None] * self.n
+        for n in self.nodes:
+            j = self.col[n]
+            op = net.op(n)
+            if op is Op.INPUT:
+                i = net.graph.nodes[n]["index"]
+                a, b = self.box.lo[i], self.box.hi[i]
+                if n in bounds:
+                    a, b = max(a, bounds[n][0]), min(b, bounds[n][1])
+                lo[j], hi[j] = a, b
+            elif op is Op.AFFINE:
+                lo[j], hi[j] = bounds[n]
+            elif op is Op.RELU:
+                p = net.single_pred(n)
+                pl, pu = bounds[p]
+                lo[j], hi[j] = max(pl, Fraction(0)), max(pu, Fraction(0))
+                jp = self.col[p]
+                if pl >= 0:
+                    rows.append(({j: 1, jp: -1}, Fraction(0), Fraction(0)))
+                elif pu <= 0:
+                    pass  # a = 0 through its column bounds
+                else:
+                    rows.append(({jp: 1, j: -1}, None, Fraction(0)))  # a >= z
+                    # (u - l) a - u z <= -u l, scaled to integers
+                    row, s = _int_row({j: pu - pl, jp: -pu})
+                    self._upper_rows[n] = len(rows)
+                    rows.append((row, None, -pu * pl * s))
+        return rows, lo, hi
+
+    def _fixed_float(self):
+        """Float copy of the fixed rows, normalised by their largest coefficient (built once)."""
+        if getattr(self, "_ff", None) is None:
+            data = []
+            for row, L, U in self.fixed_rows:
+                big = max(abs(v) for v in row.values())
+                data.append((list(row.keys()), [v / big for v in row.values()], float(big),
+                             None if L is None else float(L / big), None if U is None else float(U / big)))
+            self._ff = data
+        return self._ff
+
+    def solve(self, bounds: dict, objective: dict, *, time_limit: float | None = None,
+              exact: bool = True) -> LPSolution:
+        """Maximise ``sum objective[node] * value(node)`` over the relaxation.
+
+        With ``exact`` the exact safe bound is computed at once; otherwise call :meth:`certify` later.
+        """
+        import highspy
+
+        rows, lo, hi = self._rows_and_cols(bounds)
+        for j in range(self.n):
+            if lo[j] > hi[j]:
+                return LPSolution("infeasible", empty=True)  # contradictory bounds: provably empty
+        m = len(rows)
+        inf = highspy.kHighsInf
+        starts = [0]
+        index: list[int] = []
+        value: list[float] = []
+        scale = np.empty(m)
+        rl = np.empty(m)
+        ru = np.empty(m)
+        ff = self._fixed_float()
+        for i, (cols, vals, big, L, U) in enumerate(ff):
+            index.extend(cols)
+            value.extend(vals)
+            starts.append(len(index))
+            scale[i] = big
+            rl[i] = -inf if L is None else L
+            ru[i] = inf if U is None else U
+        for i in range(len(ff), m):
+            row, L, U = rows[i]
+            big = max(abs(v) for v in row.values())
+            scale[i] = float(big)
+            for j, v in row.items():
+                index.append(j)
+                value.append(float(v) / float(big))
+            starts.append(len(index))
+            rl[i] = -inf if L is None else float(L) / float(big)
+            ru[i] = inf if U is None else float(U) / float(big)
+        lp = highspy.HighsLp()
+        lp.num_col_ = self.n
+        lp.num_row_ = m
+        cost = np.zeros(self.n)
+        c_exact = {}
+        for node, c in objective.items():
+            j = self.col[node]
+            c_exact[j] = c_exact.get(j, Fraction(0)) + Fraction(c)
+        for j, c in c_exact.items():
+            cost[j] = float(c)
+        lp.col_cost_ = cost
+        lp.col_lower_ = np.array([float(v) for v in lo])
+        lp.col_upper_ = np.array([float(v) for v in hi])
+        lp.row_lower_ = rl
+        lp.row_upper_ = ru
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
+        lp.a_matrix_.start_ = np.array(starts, dtype=np.int32)
+        lp.a_matrix_.index_ = np.array(index, dtype=np.int32)
+        lp.a_matrix_.value_ = np.array(value)
+        lp.sense_ = highspy.ObjSense.kMaximize
+        h = highs()
+        # Small LPs solved many times: presolve costs more than it saves, and one thread is enough.
+        h.setOptionValue("presolve", "off")
+        h.setOptionValue("solver", "simplex")
+        if time_limit is not None:
+            h.setOptionValue("time_limit", max(0.01, float(time_limit)))
+        h.passModel(lp)
+        h.run()
+        status = h.getModelStatus()
+        if status == highspy.HighsModelStatus.kOptimal:
+            sol = h.getSolution()
+            y = np.asarray(sol.row_dual) / scale  # duals of the integer-scaled rows
+            x = np.asarray(sol.col_value)
+            out = LPSolution("optimal", value=h.getInfo().objective_function_value, point=x[self.input_cols])
+            out.full = x
+            out._cert = (rows, lo, hi, c_exact, y)
+            # Share of the bound paid by each triangle's intercept (dual times right-hand side):
+            # the branching score of Bunel et al.'s BaBSR, here read off the LP duals directly.
+            out.intercept = {r: float(y[i]) * float(rows[i][2]) for r, i in self._upper_rows.items()}
+            if exact:
+                self.certify(out)
+            return out
+        if status == highspy.HighsModelStatus.kInfeasible:
+            out = LPSolution("infeasible")
+            _, has, ray = h.getDualRay()
+            if has:
+                ray = np.asarray(ray) / scale
+                for sgn in (1.0, -1.0):
+                    b = self.safe_bound(rows, lo, hi, {}, sgn * ray)
+                    if b is not None and b < 0:
+                        out.empty = True
+                        break
+            return out
+        return LPSolution("other")
+
+    def certify(self, sol: LPSolution, target: Fraction | None = None) -> Fraction | None:
+        """The exact safe bound of an optimal solution returned by :meth:`solve` (computed lazily).
+
+        Dyadic rounding of the duals first; if that bound is above ``target`` (or no target is given),
+        also the small-denominator rounding, which is exact at degenerate optima such as a
+        difference that is identically 0 (continued fractions recover the exact optimal dual when it
+        has small denominators). The smaller of the bounds is kept; both are valid.
+        """
+        cert = getattr(sol, "_cert", None)
+        if cert is None:
+            return sol.bound
+        rows, lo, hi, c, y = cert
+        if sol.bound is None:
+            sol.bound = self.safe_bound(rows, lo, hi, c, y)
+        if not getattr(sol, "_small_done", False) and (target is None or sol.bound > target):
+            sol._small_done = True
+            small = self.safe_bound(rows, lo, hi, c, y, rounding="small")
+            if small < sol.bound:
+                sol.bound = small
+        return sol.bound
+
+    @staticmethod
+    def safe_bound(rows, lo, hi, c_exact: dict, y: np.ndarray, rounding: str = "dyadic") -> Fraction:
+        """Exact upper bound of ``max c^T v`` over the relaxation from any dual vector ``y``.
+
+        ``rounding``: "dyadic" rounds ``y`` to multiples of 2^-40; "small" to the nearest fractions
+        with denominators up to 2^16 (continued fractions). Either way the bound is exact and valid.
+        """
+        y = np.nan_to_num(y)
+        if rounding == "small":
+            fr = [Fraction(float(v)).limit_denominator(1 << 16) if abs(v) > 1e-12 else Fraction(0) for v in y]
+            den = 1
+            for q in fr:
+                den = math.lcm(den, q.denominator)
+            Y = [int(q * den) for q in fr]
+        else:
+            den = 1 << DUAL_BITS
+            Y = np.rint(y * den)
+        total = Fraction(0)
+        colsum: dict = {}
+        for i, (row, L, U) in enumerate(rows):
+            yi = int(Y[i])
+            if yi == 0:
+                continue
+            if yi > 0:
+                if U is None:
+                    continue  # projected to 0: no finite side to pay with
+                total += yi * U
+            else:
+                if L is None:
+                    continue
+                total += yi * L
+            for j, a in row.items():
+                colsum[j] = colsum.get(j, 0) + yi * a
+        total = total / den
+        for j in range(len(lo)):
+            r = c_exact.get(j, Fraction(0)) - Fraction(colsum.get(j, 0), den)
+            if r > 0:
+                total += r * hi[j]
+            elif r < 0:
+                total += r * lo[j]
+        return total

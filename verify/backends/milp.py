@@ -1,0 +1,426 @@
+"""MILP backend: exact maximisation of a ReLU network over a polytope, guided by HiGHS.
+
+:func:`maximize` computes ``sup { D(x) : x in box, A x <= b }`` for a ReLU-only network ``D`` with one
+output (a difference network, :func:`verify.ir.rewrites.difference_network`), exactly:
+
+1. sound bounds: exact intervals, then LP bound tightening with exact safe dual bounds
+   (:mod:`verify.backends.bounds`); ReLUs proved stable are fixed;
+2. candidates: a HiGHS MILP with big-M constants from those bounds (Tjeng et al., 2019), sampled
+   points and LP solutions give points; each is evaluated **exactly** and polished by an exact LP on
+   its activation region (z3 in linear real arithmetic), so the incumbent is attained at its witness;
+3. proof: a branch and bound over the unstable ReLUs. A node is a set of pre-activation bounds (a
+   branch on ReLU ``r`` splits its pre-activation at 0, then exact interval propagation tightens the
+   rest). A node is closed only by an exact argument: the safe dual bound of its triangle relaxation
+   is at most the incumbent, a Farkas certificate shows it is empty, or z3 (with the node's bounds
+   asserted and its stable ReLUs fixed) proves that no point of it beats the incumbent.
+
+The float MILP optimum is never a verdict: it only proposes witnesses. A timeout gives UNKNOWN with
+the incumbent (attained) and the largest exact bound of the open nodes (a sound upper bound).
+
+References
+----------
+V. Tjeng, K. Xiao and R. Tedrake, "Evaluating robustness of neural networks with mixed integer
+programming", ICLR 2019.
+R. Bunel, I. Turkaslan, P. Torr, P. Kohli and M. P. Kumar, "A unified view of piecewise linear neural
+network verification", NeurIPS 2018 (branch and bound over ReLU splits).
+A. Neumaier and O. Shcherbina, "Safe bounds in linear and mixed-integer linear programming",
+Math. Program. 99 (2004) 283-296.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Sequence
+
+import numpy as np
+
+from ..domain import Box
+from ..ir.graph import Network
+from ..ir.ops import Op
+from .bounds import propagate_intervals, sound_bounds, unstable_relus
+from .evaluator import evaluate, evaluate_batch, evaluate_nodes
+from .lp_relax import ReluLP, highs
+
+__all__ = ["maximize", "MaxResult", "milp_candidate"]
+
+# Above this many unstable ReLUs a nearly closed node is split further instead of handed to z3.
+Z3_LEAF_UNSTABLE = 4
+# Split the input box (instead of a ReLU) while at least this many first-layer ReLUs are unstable.
+INPUT_SPLIT_MIN = 3
+
+
+@dataclass
+class MaxResult:
+    """``status`` "PROVED" (``value`` is the supremum, or no point exceeds ``floor``), or "UNKNOWN".
+
+    ``value``/``witness``: the best exact value found and a point attaining it (``None`` if no point
+    beat ``floor``); ``upper``: a sound upper bound of the supremum; ``stopped``: the search ended
+    early because a point above ``stop_above`` was found.
+    """
+
+    status: str
+    value: Fraction | None
+    witness: tuple | None
+    upper: Fraction | None
+    stopped: bool = False
+    stats: dict = field(default_factory=dict)
+
+
+def _satisfies(x, constraints) -> bool:
+    return all(sum(a * x[i] for i, a in c.items()) <= b for c, b in constraints)
+
+
+def _rationalize(v: np.ndarray, box: Box) -> tuple:
+    pts = []
+    for i, f in enumerate(v):
+        q = Fraction(float(f)).limit_denominator(1 << 24)
+        pts.append(min(max(q, box.lo[i]), box.hi[i]))
+    return tuple(pts)
+
+
+def milp_candidate(net: Network, box: Box, constraints: Sequence, bounds: dict, *,
+                   time_limit: float = 10.0) -> np.ndarray | None:
+    """A float maximiser of the single output from a big-M MILP (HiGHS); guidance only."""
+    import highspy
+
+    order = [n for n in net.order if net.op(n) is not Op.OUTPUT]
+    col = {n: j for j, n in enumerate(order)}
+    lo = [float(bounds[n][0]) for n in order]
+    hi = [float(bounds[n][1]) for n in order]
+    integ = [0] * len(order)
+    rows: list[tuple[dict, float, float]] = []
+    inf = highspy.kHighsInf
+    for n in order:
+        op = net.op(n)
+        if op is Op.INPUT:
+            i = net.graph.nodes[n]["index"]
+            lo[col[n]], hi[col[n]] = float(box.lo[i]), float(box.hi[i])
+        elif op is Op.AFFINE:
+            r = {col[n]: 1.0}
+            for p, w in net.affine_terms(n):
+                r[col[p]] = r.get(col[p], 0.0) - float(w)
+            rows.append((r, float(net.bias(n)), float(net.bias(n))))
+        elif op is Op.RELU:
+            p = net.single_pred(n)
+            pl, pu = bounds[p]
+            j, jp = col[n], col[p]
+            lo[j], hi[j] = max(float(pl), 0.0), max(float(pu), 0.0)
+            if pl >= 0:
+                rows.append(({j: 1.0, jp: -1.0}, 0.0, 0.0))
+            elif pu > 0:
+                k = len(lo)
+                lo.append(0.0)
+                hi.append(1.0)
+                integ.append(1)
+                rows.append(({jp: 1.0, j: -1.0}, -inf, 0.0))  # a >= z
+                rows.append(({j: 1.0, jp: -1.0, k: -float(pl)}, -inf, -float(pl)))  # a <= z - l (1 - d)
+                rows.append(({j: 1.0, k: -float(pu)}, -inf, 0.0))  # a <= u d
+    for c, b in constraints:
+        rows.append(({col[net.inputs[i]]: float(a) for i, a in c.items()}, -inf, float(b)))
+    lp = highspy.HighsLp()
+    lp.num_col_ = len(lo)
+    lp.num_row_ = len(rows)
+    cost = np.zeros(len(lo))
+    cost[col[net.single_pred(net.outputs[0])]] = 1.0
+    lp.col_cost_ = cost
+    lp.col_lower_ = np.array(lo)
+    lp.col_upper_ = np.array(hi)
+    lp.row_lower_ = np.array([r[1] for r in rows])
+    lp.row_upper_ = np.array([r[2] for r in rows])
+    starts, index, value = [0], [], []
+    for r, _, _ in rows:
+        for j, v in r.items():
+            index.append(j)
+            value.append(v)
+        starts.append(len(index))
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
+    lp.a_matrix_.start_ = np.array(starts, dtype=np.int32)
+    lp.a_matrix_.index_ = np.array(index, dtype=np.int32)
+    lp.a_matrix_.value_ = np.array(value)
+    lp.sense_ = highspy.ObjSense.kMaximize
+    lp.integrality_ = [highspy.HighsVarType.kInteger if t else highspy.HighsVarType.kContinuous for t in integ]
+    h = highs()
+    h.setOptionValue("time_limit", max(0.05, float(time_limit)))
+    h.passModel(lp)
+    h.run()
+    sol = h.getSolution()
+    if not sol.value_valid:
+        return None
+    x = np.asarray(sol.col_value)
+    return np.array([x[col[n]] for n in net.inputs])
+
+
+class _Search:
+    def __init__(self, net, box, constraints, deadline, floor, stop_above, stats):
+        self.net = net
+        self.box = box
+        self.constraints = [({int(i): Fraction(a) for i, a in c.items()}, Fraction(b)) for c, b in constraints]
+        self.deadline = deadline
+        self.out_pre = net.single_pred(net.outputs[0])
+        self.best = floor  # exact value to beat (None: nothing known)
+        self.best_x = None
+        self.floor = floor
+        self.stop_above = stop_above
+        self.stats = stats
+        self._polished: set = set()
+
+    # -- incumbents ------------------------------------------------------------------------------
+    def offer(self, point) -> bool:
+        """Evaluate ``point`` exactly; keep it if it beats the incumbent. True if it did."""
+        if point is None or not self.box.contains(point) or not _satisfies(point, self.constraints):
+            return False
+        if self.best is not None:
+            # Floats only decide where exact evaluation is worth its cost.
+            fv = float(evaluate_batch(self.net, np.array([[float(c) for c in point]]))[0, 0])
+            if fv < float(self.best) - 1e-9 * (1 + abs(float(self.best))):
+                return False
+        v = evaluate(self.net, point)[0]
+        if self.best is None or v > self.best:
+            self.best, self.best_x = v, tuple(point)
+            self.stats["incumbents"] = self.stats.get("incumbents", 0) + 1
+            self._polish(point)
+            return True
+        return False
+
+    def _polish(self, point):
+        """Exact best point of the closed activation region of ``point`` (an LP solved by z3)."""
+        from .z3_backend import Z3Lowering, domain_constraints, from_z3, rational, z3
+
+        net = self.net
+        values = evaluate_nodes(net, point)
+        pattern = {r: values[net.single_pred(r)] >= 0 for r in net.relu_nodes}
+        key = tuple(sorted(r for r, on in pattern.items() if on))
+        if key in self._polished:
+            return
+        self._polished.add(key)
+        xs = [z3.Real(f"x{i}") for i in range(net.n_inputs)]
+        low = Z3Lowering(net, xs, prefix="p", pattern=pattern)
+        opt = z3.Optimize()
+        ms = self.deadline.z3_ms() if self.deadline is not None else None
+        if ms is not None:
+            opt.set("timeout", ms)
+        opt.add(domain_constraints(xs, self.box) + low.side)
+        for c, b in self.constraints:
+            opt.add(z3.Sum([rational(a) * xs[i] for i, a in c.items()]) <= rational(b))
+        opt.maximize(low.outputs[0])
+        self.stats["polish_lps"] = self.stats.get("polish_lps", 0) + 1
+        if opt.check() != z3.sat:
+            return
+        m = opt.model()
+        pt = tuple(from_z3(m.eval(x, model_completion=True)) for x in xs)
+        if self.box.contains(pt) and _satisfies(pt, self.constraints):
+            v = evaluate(net, pt)[0]
+            if v > self.best:
+                self.best, self.best_x = v, pt
+
+    def done(self) -> bool:
+        return self.stop_above is not None and self.best is not None and self.best > self.stop_above
+
+    # -- exact closure of a node by z3 -----------------------------------------------------------
+    def z3_leaf(self, bounds) -> str:
+        """"closed" if z3 proves no point of the node beats the incumbent, "improved", or "unknown"."""
+        from .intervals import relu_phases
+        from .z3_backend import Z3Lowering, domain_constraints, from_z3, rational, z3
+
+        net = self.net
+        xs = [z3.Real(f"x{i}") for i in range(net.n_inputs)]
+        low = Z3Lowering(net, xs, prefix="l", phases=relu_phases(net, bounds))
+        s = z3.Solver()
+        ms = self.deadline.z3_ms() if self.deadline is not None else None
+        if ms is not None:
+            s.set("timeout", ms)
+        s.add(domain_constraints(xs, self.box) + low.side)
+        for c, b in self.constraints:
+            s.add(z3.Sum([rational(a) * xs[i] for i, a in c.items()]) <= rational(b))
+        for p in list(net.inputs) + [net.single_pred(r) for r in net.relu_nodes]:
+            lo, hi = bounds[p]
+            s.add(low.values[p] >= rational(lo), low.values[p] <= rational(hi))
+        s.add(low.outputs[0] > rational(self.best))
+        self.stats["z3_leaves"] = self.stats.get("z3_leaves", 0) + 1
+        ans = s.check()
+        if ans == z3.unsat:
+            return "closed"
+        if ans == z3.sat:
+            m = s.model()
+            pt = tuple(from_z3(m.eval(x, model_completion=True)) for x in xs)
+            if self.offer(pt):
+                return "improved"
+        return "unknown"
+
+
+def maximize(net: Network, box: Box, constraints: Sequence = (), *, deadline=None, floor: Fraction | None = None,
+             stop_above: Fraction | None = None, bounds: dict | None = None, candidates: Sequence = (),
+             samples: int = 256, seed: int = 0, milp_time: float = 5.0, node_limit: int | None = None,
+             split_inputs: bool = False) -> MaxResult:
+    """Exact ``sup { net(x) : x in box, sum_i a_i x_i <= b for (a, b) in constraints }``.
+
+    Parameters
+    ----------
+    net : Network
+        ReLU-only, one output.
+    floor : Fraction, optional
+        A value already attained elsewhere: only points strictly above it matter (nodes whose exact
+        bound is at most ``floor`` are closed). If no point beats it, ``value`` is ``None``.
+    stop_above : Fraction, optional
+        Stop as soon as an exactly evaluated point has a value above this (e.g. 0 for exactness).
+    candidates : sequence of exact points
+        Tried first (e.g. sampled or known witnesses).
+
+    Returns
+    -------
+    MaxResult
+    """
+    stats: dict = {"nodes": 0, "lps": 0}
+    from ..analysis.results import Deadline
+
+    deadline = deadline or Deadline(None)
+    s = _Search(net, box, constraints, deadline, floor, stop_above, stats)
+    if bounds is None:
+        bounds = sound_bounds(net, box, s.constraints, method="lp", deadline=deadline, stats=stats)
+    upper0 = bounds[s.out_pre][1]
+    stats["unstable_root"] = len(unstable_relus(net, bounds))
+    if any(lo > hi for lo, hi in bounds.values()):
+        return MaxResult("PROVED", None, None, floor, stats=stats)  # empty region
+    # Candidates: given points, box centre and vertices, samples, a float MILP solution.
+    for pt in candidates:
+        s.offer(tuple(pt))
+    pts = [box.center()]
+    if box.dim <= 8:
+        for k in range(2 ** box.dim):
+            pts.append(tuple(box.hi[i] if (k >> i) & 1 else box.lo[i] for i in range(box.dim)))
+    if samples:
+        rng = np.random.default_rng(seed)
+        lo = np.array([float(v) for v in box.lo])
+        hi = np.array([float(v) for v in box.hi])
+        X = lo + (hi - lo) * rng.random((samples, box.dim))
+        vals = evaluate_batch(net, X)[:, 0]
+        for row in X[np.argsort(-vals)[:4]]:
+            pts.append(_rationalize(row, box))
+    for pt in pts:
+        if s.done():
+            break
+        s.offer(pt)
+    if not s.done() and milp_time > 0 and stats["unstable_root"] > 0:
+        rem = deadline.remaining()
+        t = milp_time if rem is None else min(milp_time, rem / 2)
+        x = milp_candidate(net, box, s.constraints, bounds, time_limit=t)
+        stats["milp_runs"] = 1
+        if x is not None:
+            s.offer(_rationalize(x, box))
+    if s.done():
+        return _result(s, "PROVED", upper0, stopped=True)
+
+    lp = ReluLP(net, box, s.constraints)
+    sens = [sum(abs(float(net.graph.edges[x, v].get("weight", 1))) for v in net.graph.successors(x)) or 1.0
+            for x in net.inputs]
+    counter = itertools.count()
+    # Heap entries: (-float LP value of the parent: guidance, tie-break, bounds, sound upper bound).
+    heap = [(-float(upper0), next(counter), bounds, upper0)]
+    while heap:
+        if deadline.expired() or (node_limit is not None and stats["nodes"] >= node_limit):
+            open_upper = max(max(ub for _, _, _, ub in heap), s.best if s.best is not None else upper0)
+            stats["open_nodes"] = len(heap)
+            return _result(s, "UNKNOWN", open_upper, reason="timeout")
+        _, _, nb, nub = heapq.heappop(heap)
+        stats["nodes"] += 1
+        if s.best is not None and nb[s.out_pre][1] <= s.best:
+            continue  # exact interval bound already closes it
+        sol = lp.solve(nb, {s.out_pre: 1}, time_limit=deadline.remaining(), exact=False)
+        stats["lps"] += 1
+        if sol.status == "infeasible" and sol.empty:
+            continue
+        if sol.status == "optimal":
+            if s.offer(_rationalize(sol.point, box)) and s.done():
+                return _result(s, "PROVED", None, stopped=True)
+            if s.best is not None and sol.value <= float(s.best) + 1e-6 * (1 + abs(float(s.best))):
+                b = lp.certify(sol, s.best)
+                if b is not None and b <= s.best:
+                    continue  # closed by the exact safe dual bound
+        unstable = unstable_relus(net, nb)
+        near = sol.status == "optimal" and s.best is not None and sol.value <= float(s.best) + 1e-7 * (1 + abs(float(s.best)))
+        if not unstable or (near and len(unstable) <= Z3_LEAF_UNSTABLE) or sol.status not in ("optimal",) and len(unstable) <= Z3_LEAF_UNSTABLE:
+            if s.best is None:
+                s.best = nb[s.out_pre][0] - 1  # any value below the node: z3 then finds a point
+            verdict = s.z3_leaf(nb)
+            if verdict == "closed":
+                continue
+            if verdict == "improved":
+                if s.done():
+                    return _result(s, "PROVED", None, stopped=True)
+                heapq.heappush(heap, (-(sol.value if sol.value is not None else float(nb[s.out_pre][1])), next(counter), nb, nub))
+                continue
+            return _result(s, "UNKNOWN", max([nub, s.best] + [ub for _, _, _, ub in heap]), reason="z3 unknown on a leaf")
+        if not unstable:
+            return _result(s, "UNKNOWN", max([nub] + [ub for _, _, _, ub in heap]), reason="no split left")
+        key = sol.value if sol.value is not None else float(nb[s.out_pre][1])
+        # A sound upper bound for the children (reported if the search times out): dyadic safe bound.
+        ub = min(nub, nb[s.out_pre][1])
+        if sol.status == "optimal":
+            b = lp.certify(sol, target=_HUGE)
+            if b is not None:
+                ub = min(ub, b)
+        first = [r for r in unstable if net.relu_level[net.single_pred(r)] == 0]
+        if split_inputs and len(first) >= INPUT_SPLIT_MIN:
+            # Input splitting: in a smaller box most first-layer ReLUs become stable and every
+            # bound below tightens, which ReLU splitting alone does not achieve in 9+ dimensions.
+            i = max(range(net.n_inputs), key=lambda k: (nb[net.inputs[k]][1] - nb[net.inputs[k]][0]) * sens[k])
+            node = net.inputs[i]
+            lo, hi = nb[node]
+            mid = (lo + hi) / 2
+            children = ((node, (lo, mid)), (node, (mid, hi)))
+        else:
+            r = _choose(net, lp, sol, unstable, nb)
+            p = net.single_pred(r)
+            lo, hi = nb[p]
+            children = ((p, (lo, Fraction(0))), (p, (Fraction(0), hi)))
+        for node, child_bounds in children:
+            known = dict(nb)
+            known[node] = child_bounds
+            cb = propagate_intervals(net, box, known)
+            if any(a > b for a, b in cb.values()):
+                continue
+            heapq.heappush(heap, (-key, next(counter), cb, min(ub, cb[s.out_pre][1])))
+    if s.best_x is None and floor is None:
+        return _result(s, "UNKNOWN", upper0, reason="no point found")
+    return _result(s, "PROVED", s.best)
+
+
+_HUGE = Fraction(10) ** 30  # a target that skips the second rounding in certify()
+
+
+def _choose(net, lp, sol, unstable, bounds):
+    """Split the unstable ReLU whose relaxation is most violated at the LP optimum (widest on ties)."""
+    best, best_score = unstable[0], None
+    full = getattr(sol, "full", None)
+    icpt = getattr(sol, "intercept", None)
+    if icpt:
+        cand = [(icpt.get(r, 0.0), r) for r in unstable]
+        score, r = max(cand, key=lambda t: t[0])
+        if score > 1e-9:
+            return r
+    for r in unstable:
+        p = net.single_pred(r)
+        lo, hi = bounds[p]
+        width = float(min(-lo, hi))
+        viol = 0.0
+        if full is not None:
+            z = full[lp.col[p]]
+            a = full[lp.col[r]]
+            viol = a - max(z, 0.0)
+        score = (viol, width)
+        if best_score is None or score > best_score:
+            best, best_score = r, score
+    return best
+
+
+def _result(s: _Search, status, upper, *, stopped=False, reason="") -> MaxResult:
+    st = dict(s.stats)
+    if reason:
+        st["reason"] = reason
+    if status == "PROVED" and not stopped:
+        upper = s.best if s.best is not None else s.floor
+    value = s.best if s.best_x is not None else None
+    return MaxResult(status, value, s.best_x, upper, stopped=stopped, stats=st)
