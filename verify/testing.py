@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import inspect
 import json
-import math
 import random
 from dataclasses import dataclass, field
 from fractions import Fraction

@@ -37,7 +37,7 @@ from fractions import Fraction
 from typing import Any, Sequence
 
 from ..backends.evaluator import evaluate_nodes
-from ..backends.z3_backend import domain_constraints, from_z3, rational, z3
+from ..backends.z3_backend import from_z3, rational, z3
 from ..domain import Box
 from ..errors import DomainError, ResourceLimitError, ToolkitBugError, VerifyError
 from ..ir.graph import Network

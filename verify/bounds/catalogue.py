@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from importlib import resources
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Callable, Iterable
 
 from ..errors import ToolkitBugError, VerifyError
 from .citations import Source, source

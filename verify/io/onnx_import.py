@@ -25,7 +25,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from ..errors import MissingExtraError, NetworkFormatError, UnsupportedOpError, VerifyError
+from ..errors import MissingExtraError, NetworkFormatError, UnsupportedOpError
 from ..ir.builder import Expr, GraphBuilder
 from ..ir.graph import Network
 from . import _tensors as T
