@@ -11,8 +11,8 @@ from __future__ import annotations
 from ..domain import Box
 from ..errors import DomainError, VerifyError
 from ..ir.graph import Network
-from .results import Deadline, ErrorResult, Status
-from .worst_case import sup_difference
+from .results import ErrorResult
+from .worst_case import both_sides
 
 __all__ = ["worst_case_difference"]
 
@@ -38,17 +38,4 @@ def worst_case_difference(f: Network, g: Network, box: Box, *, timeout: float | 
         )
     if box.dim != f.n_inputs:
         raise VerifyError(f"box has dimension {box.dim}, the networks have {f.n_inputs} inputs")
-    deadline = Deadline(timeout)
-    s1, over, w_over, o_over, up_over, st1 = sup_difference(f, g, box, deadline=deadline, samples=samples, seed=seed)
-    s2, under, w_under, o_under, up_under, st2 = sup_difference(g, f, box, deadline=deadline, samples=samples,
-                                                                seed=seed + 1)
-    status = Status.PROVED if s1 is Status.PROVED and s2 is Status.PROVED else Status.UNKNOWN
-    return ErrorResult(
-        status=status, domain=box, seconds=deadline.elapsed(),
-        sup_over=over, sup_under=under, witness_over=w_over, witness_under=w_under,
-        output_over=o_over, output_under=o_under,
-        upper_over=over if s1 is Status.PROVED else up_over,
-        upper_under=under if s2 is Status.PROVED else up_under,
-        reason="" if status is Status.PROVED else "timeout or solver unknown: values are lower bounds",
-        stats={"over": st1, "under": st2},
-    )
+    return both_sides(f, g, box, timeout=timeout, samples=samples, seed=seed)

@@ -218,12 +218,21 @@ def worst_case_error(net: Network, box: Box, *, timeout: float | None = None, sa
         raise DomainError("worst-case error needs a box (the error on all of R^d is unbounded in general)")
     if box.dim != net.n_inputs:
         raise VerifyError(f"box has dimension {box.dim}, the network has {net.n_inputs} inputs")
-    ref = reference_network(net)
+    return both_sides(net, reference_network(net), box, timeout=timeout, samples=samples, seed=seed,
+                      backend=_pick_backend(backend, net))
+
+
+def both_sides(f: Network, g: Network, box: Box, *, timeout: float | None = None, samples: int = 512,
+               seed: int = 0, backend: str = "z3") -> ErrorResult:
+    """Exact ``sup (f - g)`` (``sup_over``) and ``sup (g - f)`` (``sup_under``) over ``box``, with witnesses.
+
+    The shared engine of :func:`worst_case_error` (``g`` the max reference) and
+    :func:`verify.analysis.compare.worst_case_difference`; ``backend`` is "z3" or "milp".
+    """
     deadline = Deadline(timeout)
-    used = _pick_backend(backend, net)
-    sup = sup_difference_milp if used == "milp" else sup_difference
-    s1, over, w_over, o_over, up_over, st1 = sup(net, ref, box, deadline=deadline, samples=samples, seed=seed)
-    s2, under, w_under, o_under, up_under, st2 = sup(ref, net, box, deadline=deadline, samples=samples, seed=seed + 1)
+    sup = sup_difference_milp if backend == "milp" else sup_difference
+    s1, over, w_over, o_over, up_over, st1 = sup(f, g, box, deadline=deadline, samples=samples, seed=seed)
+    s2, under, w_under, o_under, up_under, st2 = sup(g, f, box, deadline=deadline, samples=samples, seed=seed + 1)
     status = Status.PROVED if s1 is Status.PROVED and s2 is Status.PROVED else Status.UNKNOWN
     reason = "" if status is Status.PROVED else "timeout or solver unknown: values are lower bounds attained at the witnesses"
     return ErrorResult(
@@ -232,5 +241,5 @@ def worst_case_error(net: Network, box: Box, *, timeout: float | None = None, sa
         output_over=o_over, output_under=o_under,
         upper_over=over if s1 is Status.PROVED else up_over,
         upper_under=under if s2 is Status.PROVED else up_under,
-        reason=reason, backend=used, stats={"over": st1, "under": st2},
+        reason=reason, backend=backend, stats={"over": st1, "under": st2},
     )
