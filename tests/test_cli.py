@@ -84,3 +84,12 @@ def test_negative_box_ends_are_values_not_options(tmp_path, capsys):
     assert main(["error", str(net), "--box", "-1,1", "--json"]) == 0
     # mean of 3 on [-1,1]^3: max - mean is largest at (1,-1,-1): 1 - (-1/3) = 4/3
     assert json.loads(capsys.readouterr().out)["sup_under"] == "4/3"
+
+
+def test_milp_backend_json_output_is_clean_json(tmp_path):
+    # HiGHS prints a banner on C-level stdout the first time it is created; --json must stay parseable.
+    net = tmp_path / "m.json"
+    run("build", "mean", "--d", "3", "-o", str(net))
+    proc = run("error", str(net), "--box", "0,1", "--backend", "milp", "--json")
+    assert proc.returncode == 0
+    assert json.loads(proc.stdout)["sup_under"] == "2/3"

@@ -383,6 +383,33 @@ def _discover() -> None:
             registry["milp"] = make()
 
 
+    if "regions" not in EXTRA_CHECKS:
+        register_check("regions", _check_regions)
+
+
+def _check_regions(case: FuzzCase) -> list:
+    """Region enumeration (issue 4) against the exact evaluator: every region's affine map must give
+    the exact network value at its interior point, and the point must lie in the domain."""
+    from .analysis.regions import count_regions
+    from .backends.evaluator import evaluate
+
+    if case.net.n_inputs > 3 or case.net.n_relus > 12:
+        return []
+    if isinstance(case.domain, Box) and any(a == b for a, b in zip(case.domain.lo, case.domain.hi)):
+        return []  # a flat box has no full-dimensional region
+    r = count_regions(case.net, case.domain, pieces=True, max_regions=400, timeout=20, progress=False,
+                      self_check=False, check_bounds=True)
+    found = []
+    for region in r.regions or []:
+        if not case.domain.contains(region.point):
+            found.append(Disagreement("regions", f"interior point {region.point} outside the domain", case))
+        elif tuple(region.value_at(region.point)) != evaluate(case.net, region.point):
+            found.append(Disagreement("regions", f"affine map disagrees with exact evaluation at {region.point}", case))
+    if r.status.value == "PROVED" and r.activation_regions < 1:
+        found.append(Disagreement("regions", "no region found in a non-empty domain", case))
+    return found
+
+
 def sup_error_backends() -> dict[str, SupErrorBackend]:
     _discover()
     return dict(sorted(SUP_ERROR_BACKENDS.items()))

@@ -250,22 +250,10 @@ class OptimalApproximation:
 
 
 def _new_highs(highspy):
-    """A silent ``Highs`` instance: the first one in a process prints a banner on file descriptor 1,
-    which would corrupt ``--json`` output, so that descriptor is pointed at /dev/null meanwhile."""
-    import os
-    import sys
+    """A silent ``Highs`` instance (see :func:`verify.backends.lp.new_highs`)."""
+    from ..backends.lp import new_highs
 
-    sys.stdout.flush()
-    saved = os.dup(1)
-    try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), 1)
-            h = highspy.Highs()
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
-    h.setOptionValue("output_flag", False)
-    return h
+    return new_highs()
 
 
 def _highs_basis(a, m, n):

@@ -33,7 +33,6 @@ from typing import Sequence
 import numpy as np
 
 from ..domain import Box
-from ..errors import MissingExtraError
 from ..ir.graph import Network
 from ..ir.ops import Op
 
@@ -44,14 +43,10 @@ DUAL_BITS = 40
 
 
 def highs():
-    """A silent HiGHS instance (highspy is a core dependency, imported lazily)."""
-    try:
-        import highspy
-    except ImportError:  # pragma: no cover
-        raise MissingExtraError("the MILP backend needs highspy: pip install highspy") from None
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    return h
+    """A silent HiGHS instance (no banner on stdout, so ``--json`` output stays clean)."""
+    from .lp import new_highs
+
+    return new_highs()
 
 
 def dyadic_floor(q: Fraction, bits: int = 32) -> Fraction:
