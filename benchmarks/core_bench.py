@@ -9,15 +9,11 @@ on this kind of machine); pass ``--peer`` to re-run plain z3 Optimize on the ran
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from random_nets import random_mlp  # noqa: E402
-
 from verify import Box, check_exact, max_tree, mean_network, truncated_tree, worst_case_error  # noqa: E402
+from verify.io import load_network  # noqa: E402
 from verify.numbers import to_text  # noqa: E402
 
 PEER_RANDOM_4_16_16 = 181.0  # seconds, plain z3 Optimize, PEERS.md (iii)
@@ -64,7 +60,7 @@ def main() -> None:
         print(f"| error of mean on [0,1]^d | {d} | - | {to_text(r.sup_under)} ({r.status.value}) | {t:.3f} |")
         r, t = timed(lambda: worst_case_error(truncated_tree(d, 1, "A"), Box.cube(d)))
         print(f"| error of truncated tree, level 1 | {d} | A | {to_text(r.sup_under)} ({r.status.value}) | {t:.3f} |")
-    net = random_mlp([4, 16, 16, 1], seed=0)
+    net = load_network(Path(__file__).resolve().parent / "networks" / "random_4-16-16-1.json")
     box = Box.cube(4)
     for backend in _backends():
         r, t = timed(lambda: worst_case_error(net, box, timeout=args.timeout, **backend[1]))
