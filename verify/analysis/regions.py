@@ -713,7 +713,6 @@ class RegionEnumerator:
         """
         c = self.c
         d = c.d
-        n = len(c.order)
         neg_key = tuple(-v for v in hkey)
         hvec = hkey
 
@@ -727,59 +726,23 @@ class RegionEnumerator:
                 return Fraction(int(v[i]), hvec[i])
             return None
 
-        V = np.empty((n, d + 1), dtype=object)
-        out = []
-        for q in range(n):
-            kind, data = c.rules[q]
-            if kind == "input":
-                vec = _zero_vec(d)
-                vec[data] = 1
-                V[q] = vec
-            elif kind == "affine":
-                preds, coefs, const = data
-                vec = coefs.dot(V[preds]) if len(preds) else _zero_vec(d)
-                vec[d] = vec[d] + const
-                V[q] = vec
-            elif kind == "output":
-                V[q] = V[data]
-            elif kind == "relu":
-                g = V[data]
-                bit = pattern[len(out)]
-                if all(g[i] == 0 for i in range(d)):
-                    active = g[d] > 0
-                else:
-                    st = self._box_range_sign(g)
-                    if st != 0:
-                        active = st == 1
-                    else:
-                        b = beta(g)
-                        active = (b < 0) if b is not None else bit == 1
-                V[q] = g if active else _zero_vec(d)
-                out.append(1 if active else 0)
-            else:
-                chosen = pattern[len(out)]
-                forms, rep = [], {}
-                for j, (p, scale) in enumerate(data):
-                    f = V[p] * scale if scale != 1 else V[p]
-                    key = tuple(int(v) for v in f)
-                    if key in rep:
-                        rep_j = rep[key]
-                    else:
-                        rep[key] = rep_j = j
-                        forms.append((j, f))
-                    if j == chosen:
-                        chosen_rep = rep_j
-                fj = next(f for j, f in forms if j == chosen_rep)
-                best, best_b = chosen_rep, Fraction(0)
-                for j, f in forms:
-                    if j == chosen_rep:
-                        continue
-                    b = beta(f - fj)  # f - f_chosen = b h; across (h < 0) f wins iff b < 0
-                    if b is not None and b < best_b:
-                        best, best_b = j, b
-                V[q] = next(f for j, f in forms if j == best)
-                out.append(best)
-        return tuple(out)
+        def relu_rule(g, k):
+            b = beta(g)
+            return (b < 0) if b is not None else pattern[k] == 1
+
+        def max_rule(forms, rep, k):
+            chosen_rep = rep[pattern[k]]
+            fj = next(f for j, f in forms if j == chosen_rep)
+            best, best_b = chosen_rep, Fraction(0)
+            for j, f in forms:
+                if j == chosen_rep:
+                    continue
+                b = beta(f - fj)  # f - f_chosen = b h; across (h < 0) f wins iff b < 0
+                if b is not None and b < best_b:
+                    best, best_b = j, b
+            return best, next(f for j, f in forms if j == best)
+
+        return self._propagate(relu_rule, max_rule)
 
     # -- tracing a point ----------------------------------------------------------------------
     def pattern_at(self, x) -> tuple | None:
@@ -794,14 +757,36 @@ class RegionEnumerator:
         for v in x:
             big_q = lcm(big_q, v.denominator)
         xp = [int(v * big_q) for v in x]  # x = xp / big_q: signs are decided in integers
-        n = len(c.order)
-        V = np.empty((n, d + 1), dtype=object)
-        pattern = []
 
         def val(vec):
             return sum(int(vec[i]) * xp[i] for i in range(d)) + int(vec[d]) * big_q
 
-        for q in range(n):
+        def relu_rule(g, k):
+            v = val(g)
+            return None if v == 0 else v > 0  # on a ReLU's hyperplane: a boundary point
+
+        def max_rule(forms, rep, k):
+            values = [(j, f, val(f)) for j, f in forms]
+            top = max(v for _, _, v in values)
+            best = [(j, f) for j, f, v in values if v == top]
+            return None if len(best) > 1 else best[0]  # a tie between distinct forms: a boundary
+
+        return self._propagate(relu_rule, max_rule)
+
+    def _propagate(self, relu_rule, max_rule) -> tuple | None:
+        """Walk the compiled graph with exact affine forms (integer vectors over x and 1).
+
+        A ReLU whose form is constant or whose sign is fixed on the box is decided here; otherwise
+        ``relu_rule(form, k)`` says whether the k-th choice is active. At a max node the distinct forms
+        of its inputs (first occurrences, ``rep`` mapping every input to its representative) go to
+        ``max_rule(forms, rep, k)``, which returns ``(choice, form)``. Either rule may return None to
+        stop (the result is then None); otherwise the tuple of choices is returned.
+        """
+        c = self.c
+        d = c.d
+        V = np.empty((len(c.order), d + 1), dtype=object)
+        out = []
+        for q in range(len(c.order)):
             kind, data = c.rules[q]
             if kind == "input":
                 vec = _zero_vec(d)
@@ -819,32 +804,30 @@ class RegionEnumerator:
                 if all(g[i] == 0 for i in range(d)):
                     active = g[d] > 0
                 else:
-                    s = self._box_range_sign(g)
-                    if s != 0:
-                        active = s == 1
+                    st = self._box_range_sign(g)
+                    if st != 0:
+                        active = st == 1
                     else:
-                        v = val(g)
-                        if v == 0:
+                        active = relu_rule(g, len(out))
+                        if active is None:
                             return None
-                        active = v > 0
                 V[q] = g if active else _zero_vec(d)
-                pattern.append(1 if active else 0)
+                out.append(1 if active else 0)
             else:
-                forms, seen = [], set()
+                forms, rep, first = [], {}, {}
                 for j, (p, scale) in enumerate(data):
                     f = V[p] * scale if scale != 1 else V[p]
                     key = tuple(int(v) for v in f)
-                    if key in seen:
-                        continue
-                    seen.add(key)
-                    forms.append((j, f, val(f)))
-                top = max(v for _, _, v in forms)
-                best = [(j, f) for j, f, v in forms if v == top]
-                if len(best) > 1:
+                    if key not in first:
+                        first[key] = j
+                        forms.append((j, f))
+                    rep[j] = first[key]
+                picked = max_rule(forms, rep, len(out))
+                if picked is None:
                     return None
-                V[q] = best[0][1]
-                pattern.append(best[0][0])
-        return tuple(pattern)
+                out.append(picked[0])
+                V[q] = picked[1]
+        return tuple(out)
 
 
 def iter_regions(net: Network, domain=None, **kwargs) -> RegionEnumerator:
