@@ -176,13 +176,31 @@ def check_exact(net: Network, domain: Box | RealSpace | None = None, *, timeout:
                 backend: str = "z3") -> ExactnessResult:
     """Decide ``N(x) == max_{i in window} x_i`` for every output and every ``x`` in ``domain``.
 
-    ``domain`` defaults to all of R^d. See :func:`check_equivalent` for the verdict rules.
+    ``domain`` defaults to all of R^d. See :func:`check_equivalent` for the verdict rules. With
+    ``backend="auto"`` on R^d and one output that is the max of all inputs, the symmetry reduction
+    (:func:`verify.analysis.symmetry.check_exact_by_symmetry`) is tried first.
 
     >>> from verify.constructions import max_tree
     >>> check_exact(max_tree(5, gadget="B")).status
     <Status.PROVED: 'PROVED'>
     """
-    result = check_equivalent(net, reference_network(net), domain, timeout=timeout, query="exact", backend=backend)
+    result = None
+    if backend == "auto" and (domain is None or isinstance(domain, RealSpace)) and net.n_outputs == 1 \
+            and net.windows == (tuple(range(net.n_inputs)),):
+        # One output that is the max of all inputs, on R^d: try the symmetry reduction first (proved
+        # invariance, then the sorted cone; Bakaev et al.'s max-of-5 network is decided this way).
+        from .symmetry import check_exact_by_symmetry
+
+        deadline = Deadline(timeout)
+        first = check_exact_by_symmetry(net, timeout=timeout)
+        if first.status is not Status.UNKNOWN or deadline.expired():
+            result = first
+        else:
+            rest = deadline.remaining()
+            result = check_equivalent(net, reference_network(net), domain, timeout=rest, query="exact", backend=backend)
+            result.seconds = deadline.elapsed()
+    if result is None:
+        result = check_equivalent(net, reference_network(net), domain, timeout=timeout, query="exact", backend=backend)
     if result.status is Status.PROVED and isinstance(result.domain, RealSpace):
         # A proof below a published depth lower bound would be a toolkit bug: fail loudly.
         for output, window in zip(net.outputs, net.windows):

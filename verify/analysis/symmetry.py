@@ -40,7 +40,7 @@ from ..ir.graph import Network
 from ..ir.layers import Layer, from_layers, to_layers
 from .results import Deadline, ExactnessResult, Status
 
-__all__ = ["canonical_form", "permutation_invariant", "symmetric_group_invariant", "check_exact_by_symmetry"]
+__all__ = ["canonical_form", "permutation_invariant", "symmetric_group_invariant", "cone_pieces", "check_exact_by_symmetry"]
 
 Vector = tuple  # of Fractions
 
@@ -212,12 +212,61 @@ def symmetric_group_invariant(net: Network) -> bool:
     return permutation_invariant(net, swap) and permutation_invariant(net, cycle)
 
 
-def check_exact_by_symmetry(net: Network, *, timeout: float | None = None) -> ExactnessResult:
-    """Decide ``N == max`` on R^d by proved symmetry plus one z3 query on the sorted cone.
+def cone_pieces(net: Network) -> list[tuple[str, str]]:
+    """The z3 queries that together decide ``N == x_1`` on the sorted cone ``C``: ``(face, side)`` pairs.
 
-    UNKNOWN (with the reason) if the invariance is not shown or z3 gives up; a counterexample counts
-    only after exact evaluation.
+    ``side`` is ">" or "<" (``N > x_1`` or ``N < x_1``; one unsat pair proves equality). For a bias-free
+    network both sides are positively homogeneous (:func:`verify.analysis.exactness.is_bias_free`), so a
+    point of ``C`` where they differ can be scaled onto the boundary of ``[-1, 1]^d``; on ``C`` that
+    boundary is the two faces ``x_1 = 1`` and ``x_d = -1`` (``x_1`` is the largest coordinate and ``x_d``
+    the smallest), and the origin, where both sides are 0. Four queries in dimension ``d - 1`` replace
+    one in dimension ``d``, and they run in parallel. Other networks get the whole cone ("cone").
     """
+    from .exactness import is_bias_free
+
+    faces = ("top", "bottom") if is_bias_free(net) and net.n_inputs > 1 else ("cone",)
+    return [(face, side) for face in faces for side in (">", "<")]
+
+
+def _decide_piece(net: Network, face: str, side: str, deadline_at: float | None):
+    """One cone piece: ("unsat", None), ("sat", exact point) or ("unknown", reason). Runs in a worker."""
+    import time
+
+    d = net.n_inputs
+    xs = fresh_reals(d)
+    low = Z3Lowering(net, xs)
+    solver = z3.Solver(ctx=xs[0].ctx)
+    if deadline_at is not None:
+        solver.set("timeout", max(1, int((deadline_at - time.time()) * 1000)))
+    solver.add(low.side)
+    solver.add([xs[i] >= xs[i + 1] for i in range(d - 1)])  # the sorted cone, where max = x_1
+    if face != "cone":
+        solver.add([x >= -1 for x in xs] + [x <= 1 for x in xs])
+        solver.add(xs[0] == 1 if face == "top" else xs[d - 1] == -1)
+    solver.add(low.outputs[0] > xs[0] if side == ">" else low.outputs[0] < xs[0])
+    answer = solver.check()
+    if answer == z3.unsat:
+        return "unsat", None
+    if answer == z3.unknown:
+        return "unknown", solver.reason_unknown()
+    model = solver.model()
+    return "sat", tuple(from_z3(model.eval(x, model_completion=True)) for x in xs)
+
+
+def _decide_piece_star(args):
+    return _decide_piece(*args)
+
+
+def check_exact_by_symmetry(net: Network, *, timeout: float | None = None, workers: int | None = None) -> ExactnessResult:
+    """Decide ``N == max`` on R^d by proved symmetry plus z3 on the sorted cone.
+
+    The cone is decided by the queries of :func:`cone_pieces`, on ``workers`` processes (default: one
+    per core, at most one per query; 1 runs them in this process). UNKNOWN (with the reason) if the
+    invariance is not shown or z3 gives up; a counterexample counts only after exact evaluation.
+    """
+    import os
+    import time
+
     d = net.n_inputs
     if net.n_outputs != 1 or net.windows != (tuple(range(d)),):
         raise VerifyError("the symmetry reduction needs one output that is the max of all inputs")
@@ -226,27 +275,46 @@ def check_exact_by_symmetry(net: Network, *, timeout: float | None = None) -> Ex
     if not symmetric_group_invariant(net):
         return ExactnessResult(Status.UNKNOWN, domain, deadline.elapsed(), backend="z3+symmetry",
                                reason="invariance under permuting the inputs was not shown; no reduction")
-    xs = fresh_reals(d)
-    low = Z3Lowering(net, xs)
-    solver = z3.Solver(ctx=xs[0].ctx)
-    ms = deadline.z3_ms()
-    if ms is not None:
-        solver.set("timeout", ms)
-    solver.add(low.side)
-    solver.add([xs[i] >= xs[i + 1] for i in range(d - 1)])  # the sorted cone, where max = x_1
-    solver.add(low.outputs[0] != xs[0])
-    answer = solver.check()
+    pieces = cone_pieces(net)
     reason = "reduction: N is invariant under permuting its inputs (proved exactly); decided on the sorted cone"
-    if answer == z3.unsat:
-        return ExactnessResult(Status.PROVED, domain, deadline.elapsed(), reason=reason, backend="z3+symmetry")
-    if answer == z3.unknown:
+    if pieces[0][0] != "cone":
+        reason += " through its faces x_1 = 1 and x_d = -1 (N is bias-free, hence positively homogeneous)"
+    remaining = deadline.remaining()
+    deadline_at = None if remaining is None else time.time() + remaining
+    jobs = [(net, face, side, deadline_at) for face, side in pieces]
+    import multiprocessing as mp
+
+    # "fork": workers inherit the loaded network and modules (no re-import of the caller's main
+    # module, which "spawn" needs guarded). Each piece builds its own z3 context in the worker.
+    # A daemonic process (a multiprocessing.Pool or Dask worker) may not have children: run in-process.
+    can_fork = "fork" in mp.get_all_start_methods() and not mp.current_process().daemon
+    workers = min(len(jobs), workers or os.cpu_count() or 1) if can_fork else 1
+    unknown = None
+    if workers <= 1:
+        outcomes = map(_decide_piece_star, jobs)
+        pool = None
+    else:
+        pool = mp.get_context("fork").Pool(workers)
+        outcomes = pool.imap_unordered(_decide_piece_star, jobs)
+    try:
+        for answer, data in outcomes:
+            if answer == "unknown":
+                unknown = unknown or data
+                continue
+            if answer == "sat":
+                point = data
+                value = evaluate(net, point)[0]
+                if value == max(point):
+                    unknown = unknown or "solver model did not reproduce under exact evaluation"
+                    continue
+                return ExactnessResult(Status.REFUTED, domain, deadline.elapsed(), counterexample=point,
+                                       output_index=0, network_value=value, reference_value=max(point),
+                                       backend="z3+symmetry")
+    finally:
+        if pool is not None:
+            pool.terminate()
+            pool.join()
+    if unknown is not None:
         return ExactnessResult(Status.UNKNOWN, domain, deadline.elapsed(), backend="z3+symmetry",
-                               reason=f"{reason}; solver unknown ({solver.reason_unknown()})")
-    model = solver.model()
-    point = tuple(from_z3(model.eval(x, model_completion=True)) for x in xs)
-    value = evaluate(net, point)[0]
-    if value == max(point):
-        return ExactnessResult(Status.UNKNOWN, domain, deadline.elapsed(), backend="z3+symmetry",
-                               reason="solver model did not reproduce under exact evaluation")
-    return ExactnessResult(Status.REFUTED, domain, deadline.elapsed(), counterexample=point, output_index=0,
-                           network_value=value, reference_value=max(point), backend="z3+symmetry")
+                               reason=f"{reason}; solver unknown ({unknown})")
+    return ExactnessResult(Status.PROVED, domain, deadline.elapsed(), reason=reason, backend="z3+symmetry")

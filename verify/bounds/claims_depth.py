@@ -129,7 +129,8 @@ def _max5_braid():
     id="depth.bakaev.max5-exact",
     family="depth",
     statement="The shipped 2-hidden-layer network equals max(x1..x5) on all of R^5: invariance under permuting the "
-              "inputs proved exactly (support-function decomposition), then z3 on the sorted cone",
+              "inputs proved exactly (support-function decomposition), then z3 on the sorted cone's faces x1 = 1 and "
+              "x5 = -1 (the network is bias-free, hence positively homogeneous), four queries on two processes",
     source_key="bakaev2025",
     conditions="domain R^5; exact rational weights; no symmetry assumed (it is proved)",
     expected=lambda: "PROVED",
