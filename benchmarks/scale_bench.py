@@ -35,37 +35,27 @@ def _load(name):
 
 
 def _plain_terms(net):
-    """z3 inputs, the network's output with ReLU as If, and max of the inputs as an If chain."""
+    """z3 inputs, the network's output with ReLU as If (no bounds, no fixed phases: the toolkit's
+    lowering with nothing added), its side constraints, and max of the inputs as an If chain."""
     import z3
 
-    from verify.backends.z3_backend import rational
-    from verify.ir.ops import Op
+    from verify.backends.z3_backend import Z3Lowering
 
     xs = [z3.Real(f"x{i}") for i in range(net.n_inputs)]
-    val = {}
-    for n in net.order:
-        op = net.op(n)
-        if op is Op.INPUT:
-            val[n] = xs[net.graph.nodes[n]["index"]]
-        elif op is Op.AFFINE:
-            val[n] = z3.Sum([rational(w) * val[p] for p, w in net.affine_terms(n)] + [rational(net.bias(n))])
-        elif op is Op.RELU:
-            p = val[net.single_pred(n)]
-            val[n] = z3.If(p > 0, p, 0)
-        else:
-            val[n] = val[net.single_pred(n)]
+    low = Z3Lowering(net, xs)
     m = xs[0]
     for x in xs[1:]:
         m = z3.If(x > m, x, m)
-    return xs, val[net.outputs[0]], m
+    return xs, low.outputs[0], low.side, m
 
 
 def _plain_z3_exact(net):
     """One z3 Solver call: exists x in R^d with N(x) != max(x)?"""
     import z3
 
-    xs, out, m = _plain_terms(net)
+    xs, out, side, m = _plain_terms(net)
     s = z3.Solver()
+    s.add(side)
     s.add(out != m)
     return str(s.check())
 
@@ -76,10 +66,11 @@ def _plain_z3(net, box):
 
     from verify.backends.z3_backend import rational
 
-    xs, out, m = _plain_terms(net)
+    xs, out, side, m = _plain_terms(net)
     res = []
     for obj in (out - m, m - out):
         opt = z3.Optimize()
+        opt.add(side)
         for x, a, b in zip(xs, box.lo, box.hi):
             opt.add(x >= rational(a), x <= rational(b))
         h = opt.maximize(obj)
