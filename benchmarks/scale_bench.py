@@ -135,7 +135,6 @@ def run_capped(tool, name, box, cap):
     ctx = mp.get_context("spawn")  # fresh interpreter per run: no solver state inherited through fork
     q = ctx.Queue()
     p = ctx.Process(target=_job, args=(tool, name, box, q))
-    t = time.monotonic()
     p.start()
     p.join(cap)
     if p.is_alive():
