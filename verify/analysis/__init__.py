@@ -1,7 +1,7 @@
 """Queries built on the backends: exactness, worst-case error (regions, optimal approximations beside)."""
 
 from .exactness import check_equivalent, check_exact
-from .reference import reference_network
+from ..constructions.reference import reference_network
 from .results import ErrorResult, ExactnessResult, Status
 from .worst_case import worst_case_error
 

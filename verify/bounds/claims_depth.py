@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from importlib import resources
 
-from ..analysis.symmetry import check_exact_by_symmetry
+from ..analysis.exactness import check_exact_by_symmetry
 from ..analysis.results import Status
 from ..constructions import max_tree
 from ..errors import ToolkitBugError

@@ -98,7 +98,7 @@ def run(args) -> int:
         if r.status is not Status.PROVED:
             plot_note = "plot not drawn: the count did not finish"
         else:
-            from ..analysis.region_maps import plot_region_map
+            from ..analysis.regions.plot import plot_region_map
 
             base = _parse_base(args.base, d, domain) if args.slice is not None else domain.center()
             try:

@@ -159,23 +159,25 @@ def polytope_vertices(points, method: str = "auto") -> frozenset:
             verts.append(v)
         return frozenset(verts)
     from ..backends.z3_backend import z3
+    from ..backends.z3_session import Z3Session
 
     verts = []
+    session = Z3Session()
     for v in pts:
         others = [u for u in pts if u != v]
         if not others:
             verts.append(v)
             continue
-        lam = [z3.Real(f"l{k}") for k in range(len(others))]
-        s = z3.Solver()
-        s.add([t >= 0 for t in lam])
+        lam = session.reals(len(others), "l")
+        s = session.solver()
+        s.add(*[t >= 0 for t in lam])
         s.add(z3.Sum(lam) == 1)
         for i in range(D):
             s.add(z3.Sum([t * u[i] for t, u in zip(lam, others)]) == v[i])
-        answer = s.check()
-        if answer == z3.unknown:
+        answer = s.check(point_of=())
+        if answer.unknown:
             raise ToolkitBugError("z3 returned unknown on a small linear feasibility problem")
-        if answer == z3.unsat:
+        if answer.unsat:
             verts.append(v)
     return frozenset(verts)
 

@@ -36,6 +36,7 @@ from ..errors import GraphError, NetworkFormatError
 from ..ir.graph import Network
 from ..ir.layers import Layer, from_layers, to_layers
 from ..ir.ops import Op
+from ..ir.walk import Handlers, walk
 from ..numbers import check_digits, parse_rational, to_text
 from .files import atomic_write_text
 
@@ -314,33 +315,56 @@ def network_to_mapping(net: Network) -> dict:
     return data
 
 
+class _Writer:
+    """What the writing walk carries: a counter per node prefix and the node entries so far."""
+
+    def __init__(self):
+        self.counts: dict = {}
+        self.nodes: list = []
+
+    def entry(self, prefix: str, op: Op, **fields) -> str:
+        self.counts[prefix] = self.counts.get(prefix, 0) + 1
+        nid = f"{prefix}{self.counts[prefix]}"
+        self.nodes.append({"id": nid, "op": op.value, **fields})
+        return nid
+
+
+def _write_input(w: _Writer, net, node, ids):
+    return f"x{net.graph.nodes[node]['index']}"
+
+
+def _write_affine(w: _Writer, net, node, ids):
+    fields = {"in": [[ids[p], to_text(wt)] for p, wt in net.affine_terms(node)]}
+    if net.bias(node) != 0:
+        fields["bias"] = to_text(net.bias(node))
+    return w.entry("a", Op.AFFINE, **fields)
+
+
+def _write_relu(w: _Writer, net, node, ids):
+    return w.entry("r", Op.RELU, **{"in": ids[net.single_pred(node)]})
+
+
+def _write_max(w: _Writer, net, node, ids):
+    return w.entry("m", Op.MAX, **{"in": [ids[p] for p in net.preds(node)]})
+
+
+def _write_output(w: _Writer, net, node, ids):
+    return ids[net.single_pred(node)]  # outputs are listed by the node they report
+
+
+GRAPH_WRITER = Handlers("json.graph-writer", {Op.INPUT: _write_input, Op.AFFINE: _write_affine,
+                                              Op.RELU: _write_relu, Op.MAX: _write_max, Op.OUTPUT: _write_output})
+
+
 def _graph_mapping(net: Network) -> dict:
     # Renumber nodes so the file is canonical whatever ids the graph used.
-    ids: dict = {n: f"x{net.graph.nodes[n]['index']}" for n in net.inputs}
-    nodes = []
-    counters = {Op.AFFINE: 0, Op.RELU: 0, Op.MAX: 0}
-    prefix = {Op.AFFINE: "a", Op.RELU: "r", Op.MAX: "m"}
-    for n in net.order:
-        op = net.op(n)
-        if op in (Op.INPUT, Op.OUTPUT):
-            continue
-        counters[op] += 1
-        ids[n] = f"{prefix[op]}{counters[op]}"
-        entry: dict = {"id": ids[n], "op": op.value}
-        if op is Op.AFFINE:
-            entry["in"] = [[ids[p], to_text(w)] for p, w in net.affine_terms(n)]
-            if net.bias(n) != 0:
-                entry["bias"] = to_text(net.bias(n))
-        elif op is Op.RELU:
-            entry["in"] = ids[net.single_pred(n)]
-        else:
-            entry["in"] = [ids[p] for p in net.preds(n)]
-        nodes.append(entry)
+    w = _Writer()
+    ids = walk(net, GRAPH_WRITER, w)
     return {
         "format": GRAPH_FORMAT,
         "inputs": net.n_inputs,
-        "nodes": nodes,
-        "outputs": [ids[net.single_pred(o)] for o in net.outputs],
+        "nodes": w.nodes,
+        "outputs": [ids[o] for o in net.outputs],
     }
 
 

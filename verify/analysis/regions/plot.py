@@ -1,7 +1,7 @@
 """Region maps: a PNG of the activation regions on a 2-D slice, with the pieces of max drawn over it.
 
 The slice ``x = base`` with coordinates ``i`` and ``j`` free is itself a network with two inputs
-(:func:`~verify.analysis.regions.slice_network`), so its regions come from the exact enumerator;
+(:func:`~verify.reductions.slice.slice_network`), so its regions come from the exact enumerator;
 polygons are only drawn in floats (clipping the box by each region's half-planes).
 
 References
@@ -16,12 +16,14 @@ import io
 from fractions import Fraction
 from typing import Sequence
 
-from ..domain import Box
-from ..errors import DomainError, ResourceLimitError
-from ..io.files import atomic_write_bytes
-from ..ir.graph import Network
-from .reference import reference_network
-from .regions import Region, iter_regions, slice_network
+from ...backends.patterns import Region
+from ...domain import Box
+from ...errors import DomainError, ResourceLimitError
+from ...io.files import atomic_write_bytes
+from ...ir.graph import Network
+from ...reductions.slice import slice_network
+from ...constructions.reference import reference_network
+from .enumerate import iter_regions
 
 __all__ = ["slice_box", "region_polygon", "plot_region_map"]
 
