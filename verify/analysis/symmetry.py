@@ -168,11 +168,11 @@ def _support_terms_invariant(net: Network, perm: Sequence[int]) -> bool:
     ``h_R(Px) = max_{v in R} <v, Px> = h_{R'}(x)`` with ``R'`` the polytope whose vertices have their
     coordinates moved by ``perm``; so equal multisets ``{(w_u, R_u)}`` and ``{(w_u, R'_u)}`` prove
     ``N(Px) = N(x)``. Only networks of the max-of-5 shape decompose
-    (:func:`verify.constructions.max5.support_decomposition`).
+    (:func:`verify.analysis.max5.support_decomposition`).
     """
     from collections import Counter
 
-    from ..constructions.max5 import support_decomposition
+    from .max5 import support_decomposition
 
     if net.n_inputs != 5 or to_layers(net) is None or len(to_layers(net)) != 3:
         return False

@@ -18,7 +18,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Callable, Iterable
 
-from ..errors import ToolkitBugError, VerifyError
+from ..errors import SolverUnknownError, ToolkitBugError, VerifyError
 from .citations import Source, source
 
 __all__ = ["Claim", "ClaimResult", "Outcome", "Computed", "register", "all_claims", "select", "run_claim",
@@ -147,6 +147,9 @@ def run_claim(c: Claim, snapshot: dict | None = None) -> ClaimResult:
         computed = c.compute()
     except ToolkitBugError:
         raise
+    except SolverUnknownError as exc:  # no verdict either way
+        computed = Computed(value=f"unknown: {exc}", unknown=True)
+        note = str(exc)
     except VerifyError as exc:
         computed = Computed(value=f"error: {exc}", unknown=False)
         note = str(exc)
