@@ -303,7 +303,7 @@ def load_certificate(path: str | os.PathLike) -> dict:
 
 
 # -- rechecking -------------------------------------------------------------------------------------
-@dataclass
+@dataclass(frozen=True)
 class RecheckResult:
     """Outcome of :func:`recheck`: ``holds`` is True, False, or None (a solver gave no answer)."""
 

@@ -245,7 +245,7 @@ def _confirm_open_region(net: Network, pattern: dict, x, box: Box) -> dict:
     return grads
 
 
-@dataclass
+@dataclass(frozen=True)
 class RegionGradient:
     """One open activation region of a network in a box: its pattern, exact gradient and a point of it."""
 
@@ -304,7 +304,7 @@ def region_gradients(net: Network, box: Box, *, output: int = 0, limit: int = 10
 
 
 # -- the tie table ------------------------------------------------------------------------------------
-@dataclass
+@dataclass(frozen=True)
 class TieTable:
     """Autodiff of max-tree emulations on every window with entries in ``values``.
 
@@ -379,7 +379,7 @@ def tie_table(kernel: int, gadgets: Sequence[str] = ("A", "B", "skip"),
 
 
 # -- the SMT gradient query ---------------------------------------------------------------------------
-@dataclass
+@dataclass(frozen=True)
 class GradientCheckResult:
     """Outcome of "gradient == one-hot of the argmax on the open box minus the tie set".
 

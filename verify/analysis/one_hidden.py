@@ -67,7 +67,7 @@ import numpy as np
 
 from ..backends.patterns import Region, activation_pattern, pattern_region
 from ..domain import RealSpace
-from ..errors import VerifyError
+from ..errors import ToolkitBugError, VerifyError
 from ..ir.builder import Expr, GraphBuilder
 from ..ir.graph import Network
 from ..numbers import to_text
@@ -278,7 +278,7 @@ def _find_facet_point(net: Network, region: Region, n, b, center, radius, rng, c
 # --------------------------------------------------------------------------------------------------
 # Certificates
 # --------------------------------------------------------------------------------------------------
-@dataclass
+@dataclass(frozen=True)
 class CertificateCheck:
     valid: bool
     reason: str
@@ -378,7 +378,7 @@ def _certificate_json(cert: dict) -> dict:
 # --------------------------------------------------------------------------------------------------
 # The decision procedure
 # --------------------------------------------------------------------------------------------------
-@dataclass
+@dataclass(frozen=True)
 class OneHiddenResult:
     """Outcome of "is ``f`` computed by a one-hidden-layer ReLU network on R^d?".
 
@@ -531,7 +531,7 @@ def one_hidden_layer(net: Network, *, timeout: float | None = None, max_regions:
         i = next(k for k, v in enumerate(n) if v != 0)
         w = fp.jump[i] / n[i]
         if tuple(w * v for v in n) != fp.jump:  # continuity forces jump || n; a failure is a bug
-            raise VerifyError(f"one-hidden: gradient jump {fp.jump} is not normal to {_hyperplane_text(n, b)}")
+            raise ToolkitBugError(f"one-hidden: gradient jump {fp.jump} is not normal to {_hyperplane_text(n, b)}")
         hyperplanes.append((n, b, w))
     g = _one_hidden_network(net, regions, hyperplanes)
     why = "every region's sample point lies on a breakpoint hyperplane"
@@ -570,7 +570,7 @@ def one_hidden_layer(net: Network, *, timeout: float | None = None, max_regions:
 def _refuted(net, cert, deadline, stats) -> OneHiddenResult:
     check = check_certificate(net, cert)
     if not check.valid:  # every certificate is built from certified points: a failure is a bug
-        raise VerifyError(f"one-hidden: internal certificate failed its own check ({check.reason})")
+        raise ToolkitBugError(f"one-hidden: internal certificate failed its own check ({check.reason})")
     return OneHiddenResult(Status.REFUTED, deadline.elapsed(), certificate=cert, **stats)
 
 

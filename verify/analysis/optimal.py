@@ -219,7 +219,7 @@ def check_certificate(d: int, R: Sequence[int], beta, error, cert: Certificate) 
 # The optimum: HiGHS candidate, exact basic solutions, certificate
 # --------------------------------------------------------------------------------------------------
 
-@dataclass
+@dataclass(frozen=True)
 class OptimalApproximation:
     """The certified minimax-optimal ``beta`` for ``(d, R)`` on [0,1]^d.
 

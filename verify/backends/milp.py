@@ -40,7 +40,6 @@ import numpy as np
 from ..deadline import Deadline
 from ..domain import Box
 from ..ir.graph import Network
-from ..ir.ops import Op
 from .bounds import propagate_intervals, sound_bounds, unstable_relus
 from ..status import Status
 from .evaluator import evaluate_batch

@@ -119,10 +119,6 @@ class AffineForm:
     def at(self, x: Sequence) -> Fraction:
         return (sum((int(c) * Fraction(v) for c, v in zip(self.coef, x)), Fraction(0)) + int(self.const)) / self.den
 
-    @property
-    def is_constant(self) -> bool:
-        return not any(self.coef)
-
 
 @dataclass(frozen=True)
 class Region:

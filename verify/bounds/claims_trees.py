@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..analysis.exactness import check_exact
 from ..analysis.results import Status
 from ..constructions import max_chain, max_tree
+from ..constructions.gadgets import RELUS_PER_GADGET as RELUS_PER_PAIR
 from .catalogue import Computed, claim
 from .depth import tree_depth
 
@@ -12,7 +13,6 @@ TREE_D = range(2, 33)
 TREE_D_LARGE = range(33, 65)
 CHAIN_D = range(2, 11)
 POWERS = (2, 4, 8, 16, 32, 64)
-RELUS_PER_PAIR = {"A": 3, "B": 4, "skip": 1}
 
 
 def _prove_all(make, ds, depth_of) -> Computed:

@@ -28,7 +28,6 @@ import numpy as np
 
 from ..domain import Box
 from ..errors import MissingExtraError, VerifyError
-from ..ir.builder import GraphBuilder
 from ..ir.graph import Network
 from ..ir.layers import source_exprs, to_layers
 from ..ir.ops import Op

@@ -19,7 +19,7 @@ from .graph import Network
 from .ops import Op
 from .walk import Handlers, walk
 
-__all__ = ["Layer", "from_layers", "to_layers", "collapsed_affine", "source_exprs"]
+__all__ = ["Layer", "from_layers", "to_layers", "source_exprs"]
 
 
 @dataclass(frozen=True)
@@ -109,15 +109,6 @@ SOURCE_EXPRS = Handlers("layers.sources", {Op.INPUT: _source, Op.AFFINE: _collap
 def source_exprs(net: Network) -> dict:
     """For every node, its value as ``(coef, const)`` over sources (inputs, ReLUs and max nodes)."""
     return net.memo("layers.sources", lambda: walk(net, SOURCE_EXPRS))
-
-
-def collapsed_affine(net: Network) -> dict:
-    """For every affine node, its value as ``(coef, const)`` over *sources* (inputs, ReLUs and max nodes).
-
-    Chains of affine nodes are multiplied out exactly.
-    """
-    exprs = source_exprs(net)
-    return {n: exprs[n] for n in net.nodes_of(Op.AFFINE)}
 
 
 def to_layers(net: Network) -> list[Layer] | None:

@@ -17,7 +17,7 @@ from ...backends.patterns import Region
 __all__ = ["RegionsResult", "count_regions"]
 
 
-@dataclass
+@dataclass(frozen=True)
 class RegionsResult:
     """Counts of regions, maps and pieces, with the applicable published bounds.
 
