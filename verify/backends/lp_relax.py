@@ -64,14 +64,15 @@ def _int_row(coefs: dict) -> tuple[dict, int]:
 
 @dataclass
 class LPSolution:
-    """Outcome of one relaxation: ``status`` is "optimal", "infeasible" or "other".
+    """Outcome of one relaxation: ``status`` is an :class:`~verify.backends.highs_session.LPStatus`
+    (OPTIMAL, INFEASIBLE, or OTHER for anything else; a ``str`` enum, so ``== "optimal"`` works too).
 
     ``value`` and ``x`` (the input part of the solution) are floats, for guidance only; ``bound`` is an
     exact upper bound of the relaxation's optimum (``None`` if none could be certified) and
     ``empty`` is True only when infeasibility was certified exactly.
     """
 
-    status: str
+    status: LPStatus
     value: float | None = None
     point: np.ndarray | None = None
     bound: Fraction | None = None
@@ -147,7 +148,7 @@ class ReluLP:
         rows, lo, hi = self._rows_and_cols(bounds)
         for j in range(self.n):
             if lo[j] > hi[j]:
-                return LPSolution("infeasible", empty=True)  # contradictory bounds: provably empty
+                return LPSolution(LPStatus.INFEASIBLE, empty=True)  # contradictory bounds: provably empty
         m = len(rows)
         inf = float("inf")
         starts = [0]
@@ -191,14 +192,14 @@ class ReluLP:
             x = sol.x
             # Share of the bound paid by each triangle's intercept (dual times right-hand side):
             # the branching score of Bunel et al.'s BaBSR, here read off the LP duals directly.
-            out = LPSolution("optimal", value=h.objective_value(), point=x[self.input_cols], full=x,
+            out = LPSolution(LPStatus.OPTIMAL, value=h.objective_value(), point=x[self.input_cols], full=x,
                              cert=(rows, lo, hi, c_exact, y),
                              intercept={r: float(y[i]) * float(rows[i][2]) for r, i in self._upper_rows.items()})
             if exact:
                 self.certify(out)
             return out
         if status is LPStatus.INFEASIBLE:
-            out = LPSolution("infeasible")
+            out = LPSolution(LPStatus.INFEASIBLE)
             ray = h.dual_ray()
             if ray is not None:
                 ray = ray / scale
@@ -208,7 +209,7 @@ class ReluLP:
                         out.empty = True
                         break
             return out
-        return LPSolution("other")
+        return LPSolution(LPStatus.OTHER)
 
     def certify(self, sol: LPSolution, target: Fraction | None = None) -> Fraction | None:
         """The exact safe bound of an optimal solution returned by :meth:`solve` (computed lazily).

@@ -44,6 +44,7 @@ from .bounds import propagate_intervals, sound_bounds, unstable_relus
 from ..status import Status
 from .evaluator import evaluate_batch
 from .patterns import activation_pattern, affine_plan, pattern_affine_map, pattern_constraints
+from .highs_session import LPStatus
 from .lp_relax import ReluLP
 from .milp_encoding import milp_candidate
 from .z3_session import Z3Session
@@ -262,9 +263,9 @@ def maximize(net: Network, box: Box, constraints: Sequence = (), *, deadline=Non
             continue  # exact interval bound already closes it
         sol = lp.solve(nb, {s.out_pre: 1}, time_limit=deadline.remaining(), exact=False)
         stats["lps"] += 1
-        if sol.status == "infeasible" and sol.empty:
+        if sol.status is LPStatus.INFEASIBLE and sol.empty:
             continue
-        if sol.status == "optimal":
+        if sol.status is LPStatus.OPTIMAL:
             if s.offer(_rationalize(sol.point, box)) and s.done():
                 return _result(s, "PROVED", None, stopped=True)
             target = s.target
@@ -274,8 +275,8 @@ def maximize(net: Network, box: Box, constraints: Sequence = (), *, deadline=Non
                     continue  # closed by the exact safe dual bound
         unstable = unstable_relus(net, nb)
         target = s.target
-        near = sol.status == "optimal" and target is not None and sol.value <= float(target) + 1e-7 * (1 + abs(float(target)))
-        if not unstable or (near and len(unstable) <= Z3_LEAF_UNSTABLE) or sol.status not in ("optimal",) and len(unstable) <= Z3_LEAF_UNSTABLE:
+        near = sol.status is LPStatus.OPTIMAL and target is not None and sol.value <= float(target) + 1e-7 * (1 + abs(float(target)))
+        if not unstable or (near and len(unstable) <= Z3_LEAF_UNSTABLE) or sol.status is not LPStatus.OPTIMAL and len(unstable) <= Z3_LEAF_UNSTABLE:
             # Nothing to beat yet: ask for any point of the node (every one is above its lower bound - 1).
             # The threshold is not an incumbent: no point attains it, so it is never stored as one.
             above = target if target is not None else nb[s.out_pre][0] - 1
@@ -294,7 +295,7 @@ def maximize(net: Network, box: Box, constraints: Sequence = (), *, deadline=Non
         key = sol.value if sol.value is not None else float(nb[s.out_pre][1])
         # A sound upper bound for the children (reported if the search times out): dyadic safe bound.
         ub = min(nub, nb[s.out_pre][1])
-        if sol.status == "optimal":
+        if sol.status is LPStatus.OPTIMAL:
             b = lp.certify(sol, target=_HUGE)
             if b is not None:
                 ub = min(ub, b)

@@ -140,8 +140,16 @@ class Z3Solver:
     def pop(self) -> None:
         self.raw.pop()
 
-    def maximize(self, term) -> None:
-        self.raw.maximize(term)
+    def maximize(self, term):
+        """Maximise ``term`` (an optimizer); returns z3's handle of the objective (see :meth:`bound`)."""
+        return self.raw.maximize(term)
+
+    def minimize(self, term):
+        return self.raw.minimize(term)
+
+    def bound(self, handle, upper: bool = True):
+        """The optimum of an objective after a sat check: a z3 value, possibly infinite (unbounded)."""
+        return self.raw.upper(handle) if upper else self.raw.lower(handle)
 
     def from_string(self, text: str) -> None:
         """Add the assertions of SMT-LIB 2 text (z3 parses it much faster than terms are built in Python)."""

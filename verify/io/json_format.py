@@ -32,7 +32,7 @@ from typing import Any
 
 import networkx as nx
 
-from ..errors import GraphError, NetworkFormatError
+from ..errors import GraphError, NetworkFormatError, ToolkitBugError
 from ..ir.graph import Network
 from ..ir.layers import Layer, from_layers, to_layers
 from ..ir.ops import Op
@@ -196,6 +196,63 @@ def _layered_from_mapping(data: dict) -> Network:
     return from_layers(n_inputs, layers, windows=windows, name=str(data.get("name", "")))
 
 
+class _Reader:
+    """What a node handler of the reader needs: the graph so far and the reference checker."""
+
+    def __init__(self, g: nx.DiGraph, ref):
+        self.g, self.ref = g, ref
+
+
+def _read_affine(rd: _Reader, _net, nid, item):
+    raw, where = item
+    terms = raw.get("in", [])
+    if not isinstance(terms, list):
+        raise NetworkFormatError("'in' of an affine node must be a list of [id, weight] pairs", where=where)
+    bias = _number(raw.get("bias", 0), f"{where}, bias")
+    parsed = []
+    for t, term in enumerate(terms, start=1):
+        if not isinstance(term, list) or len(term) != 2:
+            raise NetworkFormatError("must be an [id, weight] pair", where=f"{where}, term {t}")
+        parsed.append((rd.ref(term[0], f"{where}, term {t}"), _number(term[1], f"{where}, term {t}")))
+    rd.g.add_node(nid, op=Op.AFFINE, bias=bias)
+    for src, w in parsed:
+        if rd.g.has_edge(src, nid):
+            raise NetworkFormatError(f"reads {src!r} twice", where=where)
+        if w != 0:
+            rd.g.add_edge(src, nid, weight=w)
+
+
+def _read_relu(rd: _Reader, _net, nid, item):
+    raw, where = item
+    src = rd.ref(raw.get("in"), where)
+    rd.g.add_node(nid, op=Op.RELU)
+    rd.g.add_edge(src, nid)
+
+
+def _read_max(rd: _Reader, _net, nid, item):
+    raw, where = item
+    srcs = raw.get("in")
+    if not isinstance(srcs, list) or not srcs:
+        raise NetworkFormatError("'in' of a max node must be a non-empty list of ids", where=where)
+    srcs = [rd.ref(s, where) for s in srcs]
+    if len(set(srcs)) != len(srcs):
+        raise NetworkFormatError("a max node reads the same node twice", where=where)
+    rd.g.add_node(nid, op=Op.MAX)
+    for s in srcs:
+        rd.g.add_edge(s, nid)
+
+
+def _read_implicit(rd: _Reader, _net, nid, item):  # pragma: no cover - not in _FILE_OPS
+    raise ToolkitBugError("inputs and outputs are implicit in relu-graph/1, never nodes of the file")
+
+
+# One handler per op; inputs (x0..) and outputs (the "outputs" list) are implicit in the file.
+GRAPH_READER = Handlers("json.graph-reader", {Op.INPUT: _read_implicit, Op.AFFINE: _read_affine,
+                                              Op.RELU: _read_relu, Op.MAX: _read_max, Op.OUTPUT: _read_implicit})
+# The ops a file may name as nodes, by their file name.
+_FILE_OPS = {op.value: op for op in GRAPH_READER if GRAPH_READER[op] is not _read_implicit}
+
+
 def _graph_from_mapping(data: dict) -> Network:
     n_inputs = _count(data.get("inputs"), "inputs", 1, MAX_INPUTS)
     raw_nodes = data.get("nodes")
@@ -222,38 +279,12 @@ def _graph_from_mapping(data: dict) -> Network:
         if nid in g:
             raise NetworkFormatError("duplicate id", where=where)
         op = raw.get("op")
-        if op == "affine":
-            terms = raw.get("in", [])
-            if not isinstance(terms, list):
-                raise NetworkFormatError("'in' of an affine node must be a list of [id, weight] pairs", where=where)
-            bias = _number(raw.get("bias", 0), f"{where}, bias")
-            parsed = []
-            for t, term in enumerate(terms, start=1):
-                if not isinstance(term, list) or len(term) != 2:
-                    raise NetworkFormatError("must be an [id, weight] pair", where=f"{where}, term {t}")
-                parsed.append((ref(term[0], f"{where}, term {t}"), _number(term[1], f"{where}, term {t}")))
-            g.add_node(nid, op=Op.AFFINE, bias=bias)
-            for src, w in parsed:
-                if g.has_edge(src, nid):
-                    raise NetworkFormatError(f"reads {src!r} twice", where=where)
-                if w != 0:
-                    g.add_edge(src, nid, weight=w)
-        elif op == "relu":
-            src = ref(raw.get("in"), where)
-            g.add_node(nid, op=Op.RELU)
-            g.add_edge(src, nid)
-        elif op == "max":
-            srcs = raw.get("in")
-            if not isinstance(srcs, list) or not srcs:
-                raise NetworkFormatError("'in' of a max node must be a non-empty list of ids", where=where)
-            srcs = [ref(s, where) for s in srcs]
-            if len(set(srcs)) != len(srcs):
-                raise NetworkFormatError("a max node reads the same node twice", where=where)
-            g.add_node(nid, op=Op.MAX)
-            for s in srcs:
-                g.add_edge(s, nid)
-        else:
-            raise NetworkFormatError(f"unknown op {op!r} (expected affine, relu or max)", where=where)
+        kind = _FILE_OPS.get(op) if isinstance(op, str) else None
+        if kind is None:
+            names = list(_FILE_OPS)
+            raise NetworkFormatError(f"unknown op {op!r} (expected {', '.join(names[:-1])} or {names[-1]})",
+                                     where=where)
+        GRAPH_READER[kind](_Reader(g, ref), None, nid, (raw, where))
     outs = data.get("outputs")
     if not isinstance(outs, list) or not outs:
         raise NetworkFormatError("outputs must be a non-empty list of node ids")

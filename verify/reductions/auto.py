@@ -103,6 +103,7 @@ def supremum_chain() -> Chain:
 def equivalence_by_maximization(problem: Equivalence, deadline: Deadline):
     """``f == g`` on a box: for every output both ``sup (f_o - g_o)`` and ``sup (g_o - f_o)`` are <= 0."""
     from ..analysis.results import ExactnessResult
+    from ..backends.evaluator import evaluate
 
     f, g, box, query = problem.f, problem.g, problem.domain, problem.query
     stats = {}
@@ -112,12 +113,10 @@ def equivalence_by_maximization(problem: Equivalence, deadline: Deadline):
             r = chain.solve(Supremum(f, g, box, o, sign, floor=Fraction(0), stop_above=Fraction(0)), deadline)
             stats[f"output{o}_{'over' if sign == 1 else 'under'}"] = r.stats
             if r.value is not None and r.value > 0:
-                # The difference network's witness was re-evaluated on f and g by the reduction.
-                v = r.witness
-                from ..backends.evaluator import evaluate
-
-                v1, v2 = evaluate(f, v)[o], evaluate(g, v)[o]
-                return ExactnessResult(Status.REFUTED, box, deadline.elapsed(), counterexample=v, output_index=o,
+                # The reduction re-evaluated the witness on f and g: they differ there by r.value > 0.
+                x = r.witness
+                v1, v2 = evaluate(f, x)[o], evaluate(g, x)[o]
+                return ExactnessResult(Status.REFUTED, box, deadline.elapsed(), counterexample=x, output_index=o,
                                        network_value=v1, reference_value=v2, backend="milp", query=query)
             if r.status is not Status.PROVED:
                 return ExactnessResult(Status.UNKNOWN, box, deadline.elapsed(), output_index=o,
