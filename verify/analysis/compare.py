@@ -24,7 +24,7 @@ def worst_case_difference(f: Network, g: Network, box: Box, *, timeout: float | 
 
     The result has the fields of :class:`ErrorResult`, with ``g`` in the place of the max reference.
     ``backend`` is "z3" (region hopping), "milp" (maximisation of the difference network) or "auto"
-    (the rule of :data:`verify.reductions.auto.STEPS`: MILP above 16 ReLUs in the two networks).
+    (the rule of :data:`verify.reductions.auto.STEPS`: MILP when ``f`` has more than 16 ReLUs).
 
     Examples
     --------

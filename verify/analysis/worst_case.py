@@ -63,13 +63,15 @@ def both_sides(f: Network, g: Network, box: Box, *, timeout: float | None = None
     The shared engine of :func:`worst_case_error` (``g`` the max reference) and
     :func:`verify.analysis.compare.worst_case_difference`: each side is a
     :class:`~verify.reductions.auto.Difference` solved by the ``backend``'s chain ("z3", "milp" or
-    "auto", :mod:`verify.reductions.auto`), both within one deadline.
+    "auto", :mod:`verify.reductions.auto`), both within one deadline. For "auto" both sides are sized
+    by the ReLUs of ``f`` (the network under test; the max reference has none).
     """
     if backend not in auto.BACKENDS:
         raise VerifyError(f"unknown backend {backend!r}: expected z3, milp or auto")
     deadline = Deadline(timeout)
     sides, used = [], backend
-    for problem in (auto.Difference(f, g, box, samples, seed), auto.Difference(g, f, box, samples, seed + 1)):
+    size = f.n_relus
+    for problem in (auto.Difference(f, g, box, samples, seed, size), auto.Difference(g, f, box, samples, seed + 1, size)):
         if backend == "auto":
             r, step = auto.solve(problem, deadline)
             used = step.backend

@@ -133,7 +133,9 @@ class Handlers(Mapping):
 
 
 def walk(net, handlers: Handlers, ctx: Any = None, *, nodes: Iterable | None = None, values: dict | None = None) -> dict:
-    """Visit every node of ``net`` (or ``nodes``, in topological order) and store ``handler(ctx, net, node, values)``.
+    """Visit every node of ``net`` in topological order and store ``handler(ctx, net, node, values)``.
+
+    ``nodes`` restricts the walk to some nodes (given in topological order); ``values`` continues a walk.
 
     Returns the ``values`` dict (node -> what its handler returned).
 

@@ -17,7 +17,7 @@ z3             every equivalence                                    -> one z3 qu
 maximise       every equivalence                                    [HomogeneousToBox on R^d] -> per output
                                                                     and side: DifferenceNetwork -> MAXIMIZER;
                                                                     the rest (at least 0.1 s)
-z3-hopping     a supremum with at most ``MAX_RELUS_FOR_Z3`` ReLUs   -> region hopping with z3
+z3-hopping     a supremum of at most ``MAX_RELUS_FOR_Z3`` ReLUs     -> region hopping with z3
 maximise       a supremum with more                                 per output: DifferenceNetwork -> MAXIMIZER
 =============  ===================================================  ==========================================
 
@@ -61,13 +61,18 @@ BACKENDS = ("z3", "milp", "auto")
 
 @dataclass(frozen=True)
 class Difference:
-    """``sup_{x in box} max_o (f_o(x) - g_o(x))``, answered by a :class:`~verify.analysis.results.SupResult`."""
+    """``sup_{x in box} max_o (f_o(x) - g_o(x))``, answered by a :class:`~verify.analysis.results.SupResult`.
+
+    ``relus`` is the size the ``auto`` rule reads (default: the ReLUs of both networks); the two sides of
+    one query pass the same size, so they take the same route.
+    """
 
     f: Network
     g: Network
     box: Box
     samples: int = 512
     seed: int = 0
+    relus: int | None = None
 
 
 # -- the pluggable last step ----------------------------------------------------------------------------
@@ -202,7 +207,7 @@ def _the_rest(left):
 
 
 def _relus(problem: Difference) -> int:
-    return problem.f.n_relus + problem.g.n_relus
+    return problem.relus if problem.relus is not None else problem.f.n_relus + problem.g.n_relus
 
 
 STEPS: tuple[Step, ...] = (
