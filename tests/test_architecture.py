@@ -146,3 +146,13 @@ def test_no_if_elif_dispatch_over_ops(module):
             nxt = node.orelse[0] if len(node.orelse) == 1 else None
             if isinstance(nxt, ast.If) and _compares_op(nxt.test):
                 pytest.fail(f"{module} line {node.lineno}: an if/elif chain over ops (use a handler table)")
+
+
+@pytest.mark.parametrize("module", sorted(MODULES))
+def test_every_module_states_its_public_names(module):
+    import importlib
+
+    m = importlib.import_module(module)
+    assert hasattr(m, "__all__"), f"{module} has no __all__"
+    missing = [n for n in m.__all__ if not hasattr(m, n)]
+    assert not missing, f"{module}.__all__ names undefined {missing}"

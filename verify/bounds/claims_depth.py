@@ -20,6 +20,8 @@ from .depth import (
     tree_depth,
 )
 
+__all__ = ["load_max5"]  # the claims register themselves with the catalogue on import
+
 D_RANGE = range(2, 65)
 
 

@@ -7,6 +7,8 @@ from ..constructions.max5 import max5_blocks, max5_two_hidden
 from .catalogue import Computed, claim
 from .claims_depth import load_max5
 
+__all__: list[str] = []  # the claims register themselves with the catalogue on import
+
 
 @claim(
     id="max5.orbits",

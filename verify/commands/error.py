@@ -8,6 +8,8 @@ from ..status import Status
 from .common import add_certificate_arg, add_network_arg, add_query_args, domain_of, load, save_certificate_of
 from .render import show
 
+__all__ = ["register", "run"]
+
 
 def register(sub) -> None:
     p = sub.add_parser("error", help="exact sup of N - max and of max - N over a box")

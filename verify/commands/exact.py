@@ -7,6 +7,8 @@ from ..analysis.results import EXIT_CODES
 from .common import add_certificate_arg, add_network_arg, add_query_args, domain_of, load, save_certificate_of
 from .render import show
 
+__all__ = ["register", "run"]
+
 
 def register(sub) -> None:
     p = sub.add_parser("exact", help="prove N(x) == max(x) on a box or on all of R^d")

@@ -13,6 +13,8 @@ from ..io.json_format import dumps_network, load_network
 from .common import timeout_arg, write_output
 from .render import show
 
+__all__ = ["register", "run"]
+
 
 def register(sub) -> None:
     p = sub.add_parser(

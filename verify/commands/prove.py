@@ -8,6 +8,8 @@ import sys
 from ..bounds.catalogue import Outcome, all_claims, load_snapshot, run_claims, select, write_snapshot
 from .common import write_output
 
+__all__ = ["register", "run"]
+
 
 def register(sub) -> None:
     p = sub.add_parser("prove", help="run the theorem catalogue (claim | source | computed | expected | status)",

@@ -6,6 +6,8 @@ from ..certificates import load_certificate, recheck
 from .common import timeout_arg
 from .render import show
 
+__all__ = ["register", "run"]
+
 
 def register(sub) -> None:
     p = sub.add_parser("recheck", help="re-check a certificate independently (exit 0 holds, 1 fails)",

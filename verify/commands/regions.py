@@ -13,6 +13,8 @@ from ..numbers import parse_rational, to_text
 from .common import add_network_arg, add_query_args, domain_of, emit_json, load
 from .render import show
 
+__all__ = ["register", "run"]
+
 
 def register(sub) -> None:
     p = sub.add_parser("regions", help="count activation regions, affine maps and linear pieces exactly")
