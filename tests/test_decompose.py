@@ -205,3 +205,13 @@ def test_z3_backend_as_the_piece_solver():
 def test_max_tree_output_is_one_piece():
     d = decomposed_error(max_tree(5, "B"), Box.cube(5))
     assert (d.overall.sup_over, d.overall.sup_under, d.distinct) == (0, 0, 1)
+
+
+def test_worst_case_difference_backend_and_decompose_options():
+    from verify.analysis.compare import worst_case_difference
+    box = Box.cube(8)
+    for kw in ({"backend": "milp"}, {"backend": "auto", "decompose": True}, {"decompose": True}):
+        r = worst_case_difference(pool2d(2, 4, 2, 2, "A"), mean_layer(2, 4), box, **kw)
+        assert (r.status, r.sup_over, r.sup_under) == (Status.PROVED, F(3, 4), 0)
+    with pytest.raises(Exception, match="unknown backend"):
+        worst_case_difference(pool2d(2, 4, 2, 2, "A"), mean_layer(2, 4), box, backend="gurobi")

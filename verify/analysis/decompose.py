@@ -96,11 +96,11 @@ def restrict(net: Network, output: int, support: Sequence[int], *, name: str = "
 
 def milp_solver(*, backend: str = "milp", samples: int = 512, seed: int = 0) -> Solver:
     """The default per-piece solver: exact ``sup (f - g)`` and ``sup (g - f)`` by
-    :func:`verify.analysis.worst_case.both_sides` with ``backend``."""
-    from .worst_case import both_sides
+    :func:`verify.analysis.worst_case.both_sides` with ``backend`` ("auto" chooses per piece)."""
+    from .worst_case import _pick_backend, both_sides
 
     def solve(f: Network, g: Network, box: Box, timeout: float | None = None) -> ErrorResult:
-        return both_sides(f, g, box, timeout=timeout, samples=samples, seed=seed, backend=backend)
+        return both_sides(f, g, box, timeout=timeout, samples=samples, seed=seed, backend=_pick_backend(backend, f))
 
     return solve
 

@@ -117,7 +117,8 @@ def match_pool_layer(model: Network, replacement: Network) -> PoolLayerMatch:
         raise MatchError(f"MODEL has {model.n_inputs} inputs and {model.n_outputs} outputs, REPLACEMENT "
                          f"{replacement.n_inputs} and {replacement.n_outputs}: they must be the same")
     g = model.graph
-    pools = [m for m in model.max_nodes if not any(model.op(a) is Op.MAX for a in nx.ancestors(g, m))]
+    # In the order the importer made them (for a MaxPool layer: channel by channel, row-major).
+    pools = [m for m in g.nodes if model.op(m) is Op.MAX and not any(model.op(a) is Op.MAX for a in nx.ancestors(g, m))]
     if not pools:
         raise MatchError("MODEL has no max nodes: nothing to compare (import the model with its MaxPool layers)")
     canon = Canon()
