@@ -89,6 +89,34 @@ def gurobi_window(net, box, sense: str, time_limit: float):
     return (m.ObjVal if m.SolCount else None), secs, status
 
 
+def tile_windows(sub, copies: int):
+    """``copies`` copies of the one-output network ``sub`` side by side on disjoint inputs (a layer
+    applying the same window MLP to every window), with the windows recorded."""
+    from verify.ir.builder import Expr, GraphBuilder
+    from verify.ir.ops import Op
+
+    k = sub.n_inputs
+    b = GraphBuilder(k * copies)
+    xs = b.input_exprs()
+    for c in range(copies):
+        val = {}
+        for n in sub.order:
+            op = sub.op(n)
+            if op is Op.INPUT:
+                val[n] = xs[c * k + sub.graph.nodes[n]["index"]]
+            elif op is Op.AFFINE:
+                e = Expr(const=sub.bias(n))
+                for p, w in sub.affine_terms(n):
+                    e = e + val[p] * w
+                val[n] = e
+            elif op is Op.RELU:
+                val[n] = b.relu(val[sub.single_pred(n)])
+            else:
+                val[n] = val[sub.single_pred(n)]
+        b.output(val[sub.outputs[0]])
+    return b.build(windows=[list(range(c * k, c * k + k)) for c in range(copies)], name=f"{copies} windows")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cap", type=float, default=120.0, help="seconds for the undecomposed run and each Gurobi solve")
@@ -158,6 +186,37 @@ def main() -> int:
           f"{whole.status} after {t_whole:.1f} s (cap {args.cap:.0f} s), sup(R-max) >= {float(whole.sup_over):.6f}, "
           f"sup(max-R) >= {float(whole.sup_under):.6f}; decomposed/undecomposed time ratio "
           f"{secs / t_whole:.3f}")
+    # The issue's second case: 8 identical windows of the trained 4-16-1 MLP in one 32-input layer on [-1,1]^32.
+    from verify.analysis.decompose import decomposed_error
+    from verify.analysis.worst_case import worst_case_error
+    live = next(w for w in r.windows if w.box[0][1] > 0)
+    one = restrict(match.layer_replacement, live.window, match.windows[live.window])
+    layer8 = tile_windows(one, 8)
+    box8 = Box.cube(32, -1, 1)
+    t = time.perf_counter()
+    d8 = decomposed_error(layer8, box8)
+    t_d8 = time.perf_counter() - t
+    t = time.perf_counter()
+    single = worst_case_error(one, Box.cube(4, -1, 1), backend="milp")
+    t_one = time.perf_counter() - t
+    t = time.perf_counter()
+    u8 = worst_case_error(layer8, box8, backend="milp", timeout=args.cap)
+    t_u8 = time.perf_counter() - t
+    g8 = 0.0
+    for sense in ("over", "under"):
+        g8 += gurobi_window(one, Box.cube(4, -1, 1), sense, args.cap)[1] * 8
+    print()
+    print("8 identical windows of the trained 4-16-1 MLP in one 32-input layer, [-1,1]^32:")
+    print()
+    print("| run | status | seconds | sup(N-max) | sup(max-N) | solver calls |")
+    print("|---|---|---:|---:|---:|---:|")
+    print(f"| one window alone (4 inputs) | {single.status} | {t_one:.2f} | {float(single.sup_over):.6f} | "
+          f"{float(single.sup_under):.6f} | 1 |")
+    print(f"| decomposed, 8 windows | {d8.overall.status} | {t_d8:.2f} | {float(d8.overall.sup_over):.6f} | "
+          f"{float(d8.overall.sup_under):.6f} | {d8.solver_calls} |")
+    print(f"| undecomposed, 8 windows (cap {args.cap:.0f} s) | {u8.status} | {t_u8:.2f} | >= {float(u8.sup_over):.6f} | "
+          f">= {float(u8.sup_under):.6f} | - |")
+    print(f"| Gurobi, 8 windows x 2 directions (float) | - | {g8:.2f} | | | 16 |")
     print()
     for o in r.outputs:
         print(f"output {o.output}: sup(R - M) <= {float(o.bound_over):.4f}, sup(M - R) <= {float(o.bound_under):.4f}")

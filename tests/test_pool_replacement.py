@@ -194,3 +194,40 @@ def test_errors_say_what_does_not_match():
         pool_replacement(imp(tiny()), imp(tiny(mlp=mlp), keep=False), Box.cube(8))
     with pytest.raises(VerifyError, match="box has dimension"):
         pool_replacement(imp(tiny()), imp(tiny("AveragePool")), Box.cube(4))
+
+
+def test_committed_benchmark_models():
+    # The practitioner's pair (benchmarks/make_cnn.py): imports agree with onnxruntime; the library's
+    # window values bound every sampled window from above and are attained; sampled output gaps of the
+    # two models (onnxruntime, float) stay below the sound output bounds.
+    import os
+    ort = pytest.importorskip("onnxruntime")
+    from verify.analysis.decompose import restrict
+    from verify.analysis.reference import reference_network
+    from verify.backends.evaluator import evaluate, evaluate_batch
+    from tests.test_onnx_ops import agree
+
+    here = os.path.join(os.path.dirname(__file__), "..", "benchmarks", "networks")
+    paths = [os.path.join(here, f) for f in ("cnn6_maxpool.onnx", "cnn6_mlppool.onnx")]
+    nets = [import_onnx(p, keep_layers=True) for p in paths]
+    for p, n in zip(paths, nets):
+        agree(onnx.load(p), (1, 1, 6, 6), net=n, scale=0.5)
+    r = pool_replacement(paths[0], paths[1], Box.cube(36))
+    assert r.status is Status.PROVED and len(r.windows) == 8 and r.distinct_windows == r.solver_calls <= 2
+    match = match_pool_layer(*nets)
+    rng = np.random.default_rng(0)
+    for w in r.windows:
+        sub = restrict(match.layer_replacement, w.window, match.windows[w.window])
+        lo = np.array([float(a) for a, _ in w.box])
+        hi = np.array([float(b) for _, b in w.box])
+        X = lo + (hi - lo) * rng.random((2000, 4))
+        gap = evaluate_batch(sub, X)[:, 0] - X.max(axis=1)
+        assert gap.max() <= float(w.sup_over) + 1e-9 and (-gap).max() <= float(w.sup_under) + 1e-9
+        ref = reference_network(sub)  # one output: its window is all four inputs
+        assert evaluate(sub, w.witness_over)[0] - evaluate(ref, w.witness_over)[0] == w.sup_over
+    sessions = [ort.InferenceSession(p) for p in paths]
+    X = rng.random((200, 1, 1, 6, 6)).astype(np.float32)
+    gaps = np.array([sessions[1].run(None, {sessions[1].get_inputs()[0].name: x})[0].ravel()
+                     - sessions[0].run(None, {sessions[0].get_inputs()[0].name: x})[0].ravel() for x in X])
+    for j, o in enumerate(r.outputs):
+        assert gaps[:, j].max() <= float(o.bound_over) + 1e-4 and (-gaps[:, j]).max() <= float(o.bound_under) + 1e-4
