@@ -208,6 +208,18 @@ def test_slice_split_expand_tile_where():
     agree(m, (1, 1, 3, 4))
 
 
+def test_constant_comparisons_select_values():
+    # Less/Greater/Not on constants choose, through Where, between a value and its negation. By hand:
+    # a < b is (T, F, T), not(a > b) is (T, F, T): y = (x0, -x1, x2, -x0, x1, -x2).
+    inits = [tensor("a", np.array([1.0, 3.0, 5.0], np.float32)), tensor("b", np.array([2.0, 2.0, 6.0], np.float32))]
+    nodes = [node("Less", ["a", "b"], ["lt"]), node("Greater", ["a", "b"], ["gt"]), node("Not", ["gt"], ["ng"]),
+             node("Neg", ["x"], ["nx"]), node("Where", ["lt", "x", "nx"], ["y1"]),
+             node("Where", ["ng", "nx", "x"], ["y2"]), node("Concat", ["y1", "y2"], ["y"], axis=1)]
+    m = make_model(nodes, [value_info("x", [1, 3])], [value_info("y", [1, 6])], inits)
+    net = agree(m, (1, 3))
+    assert evaluate(net, (1, 2, 3)) == (1, -2, 3, -1, 2, -3)
+
+
 def test_slice_negative_steps():
     inits = [tensor("st", np.array([-1], np.int64)), tensor("en", np.array([-100], np.int64)),
              tensor("ax", np.array([1], np.int64)), tensor("steps", np.array([-2], np.int64))]

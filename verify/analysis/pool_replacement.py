@@ -58,7 +58,7 @@ from ..numbers import to_text
 from .decompose import OutputDifference, decomposed_difference
 from .results import Deadline, Status
 
-__all__ = ["PoolLayerMatch", "WindowReport", "OutputBound", "PoolReplacementReport", "match_pool_layer",
+__all__ = ["MatchError", "PoolLayerMatch", "WindowReport", "OutputBound", "PoolReplacementReport", "match_pool_layer",
            "pool_replacement", "interval_jacobian"]
 
 

@@ -242,7 +242,9 @@ def _export_and_import(torch, module, input_shape, label, *, scripted=False, kee
         raise VerifyError(f"{source or label}: input_shape is needed to export the model, e.g. (1, 6, 6)")
     shape = _shape_of(torch, input_shape, [])
     example = torch.zeros((1,) + shape)
-    if not scripted:
+    if scripted:
+        module.eval()  # a loaded archive keeps the training flag it was saved with
+    else:
         module = copy.deepcopy(module).eval()
         for p in module.parameters():
             if p.dtype != torch.float32:
