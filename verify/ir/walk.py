@@ -39,6 +39,7 @@ VOCABULARY: tuple = tuple(Op)
 TABLE_MODULES = (
     "verify.ir.graph",
     "verify.ir.layers",
+    "verify.ir.canonical",
     "verify.backends.evaluator",
     "verify.backends.intervals",
     "verify.backends.bounds",
@@ -52,6 +53,7 @@ TABLE_MODULES = (
     "verify.analysis.gradients",
     "verify.analysis.gradient_encoding",
     "verify.analysis.regions.enumerate",
+    "verify.analysis.pool_replacement",
     "verify.io.smtlib",
     "verify.io.json_format",
     "verify.io.vnnlib",
