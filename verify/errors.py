@@ -15,6 +15,8 @@ __all__ = [
     "UnsupportedOpError",
     "MissingExtraError",
     "ResourceLimitError",
+    "OutputPathError",
+    "FloatRangeError",
     "SolverUnknownError",
     "ToolkitBugError",
 ]
@@ -63,6 +65,15 @@ class MissingExtraError(VerifyError, ImportError):
 
 class ResourceLimitError(VerifyError):
     """A requested object would exceed a stated size limit (stated before anything is built)."""
+
+
+class OutputPathError(VerifyError, ValueError):
+    """An output path the command cannot write to (checked before any work is done)."""
+
+
+class FloatRangeError(VerifyError, ValueError):
+    """Numbers beyond what a float-guided route can use (weights, box ends or node values above
+    :data:`verify.backends.float_range.FLOAT_LIMIT`); the exact routes take them."""
 
 
 class SolverUnknownError(VerifyError):

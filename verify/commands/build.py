@@ -6,7 +6,7 @@ from ..constructions import max_chain, max_tree, mean_network, pool2d, truncated
 from ..constructions.gadgets import GADGETS
 from ..errors import VerifyError
 from ..io.json_format import dumps_network
-from .common import write_output
+from .common import add_output_arg, write_output
 
 __all__ = ["register", "run"]
 
@@ -24,7 +24,7 @@ def register(sub) -> None:
     p.add_argument("--stride", type=int, help="pool2d: stride (default: the kernel size)")
     p.add_argument("--height", type=int, help="pool2d: input height")
     p.add_argument("--width", type=int, help="pool2d: input width")
-    p.add_argument("-o", "--output", required=True, metavar="FILE", help="where to write the network")
+    add_output_arg(p, "-o", "--output", required=True, metavar="FILE", help="where to write the network")
     p.set_defaults(func=run)
 
 

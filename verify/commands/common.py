@@ -3,17 +3,66 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import Any
 
 from ..domain import Box, RealSpace, parse_box
 from ..errors import VerifyError
-from ..io.files import atomic_write_text
+from ..io.files import atomic_write_bytes, check_output_dir, check_output_file
 from ..io.json_format import load_network
 from ..ir.graph import Network
 
 __all__ = ["add_network_arg", "add_query_args", "load", "domain_of", "emit_json", "write_output", "timeout_arg",
-           "add_certificate_arg", "save_certificate_of"]
+           "add_certificate_arg", "save_certificate_of", "add_output_arg", "check_outputs", "write_output_bytes",
+           "INPUT_ARGS"]
+
+# The arguments that name files a command reads (an output may not be one of them).
+INPUT_ARGS = ("network", "model", "grid", "against")
+
+
+def add_output_arg(p, *flags: str, kind: str = "file", names: tuple = (), **kwargs):
+    """Add an argument naming an output, and record it so that :func:`check_outputs` checks it first.
+
+    ``kind``: ``"file"`` (written atomically), ``"plot"`` (a file whose extension must be a plot format,
+    :func:`verify.io.figures.figure_format`) or ``"dir"`` (a folder receiving the files ``names``).
+    """
+    action = p.add_argument(*flags, **kwargs)
+    outputs = list(getattr(p, "_verify_outputs", ()))
+    outputs.append((action.dest, kind, tuple(names)))
+    p._verify_outputs = outputs
+    p.set_defaults(output_args=tuple(outputs))
+    return action
+
+
+def check_outputs(args) -> None:
+    """Refuse, before any work, every output path of ``args`` that cannot be written (one line, exit 2).
+
+    Called by :func:`verify.cli.main` for every command; the places are recorded by :func:`add_output_arg`.
+    """
+    inputs = [getattr(args, a) for a in INPUT_ARGS if isinstance(getattr(args, a, None), str)]
+    if getattr(args, "command", None) == "recheck":
+        inputs.append(args.certificate)
+    seen: dict = {}
+    for dest, kind, names in getattr(args, "output_args", ()):
+        value = getattr(args, dest, None)
+        if value is None or value is False:
+            continue
+        if kind == "dir":
+            check_output_dir(value, names, inputs=inputs)
+            targets = [os.path.realpath(os.path.join(value, n)) for n in names]
+        else:
+            if kind == "plot":
+                from ..io.figures import figure_format
+
+                figure_format(value)
+            targets = [str(check_output_file(value, inputs=inputs))]
+        flag = "--" + dest.replace("_", "-")
+        for t in targets:
+            if t in seen:
+                raise VerifyError(f"{value}: {seen[t]} and {flag} name the same file")
+            seen[t] = flag
+
 
 
 def timeout_arg(text: str) -> float:
@@ -31,7 +80,7 @@ def timeout_arg(text: str) -> float:
 
 
 def add_certificate_arg(p) -> None:
-    p.add_argument("--certificate", metavar="FILE", default=None,
+    add_output_arg(p, "--certificate", metavar="FILE", default=None,
                    help="save a re-checkable certificate of a PROVED/REFUTED result (see `verify recheck`)")
 
 
@@ -82,7 +131,13 @@ def emit_json(data: Any) -> None:
 
 def write_output(path: str, text: str) -> None:
     """Write an output file atomically (no partial file on failure)."""
+    write_output_bytes(path, text.encode("utf-8"))
+
+
+def write_output_bytes(path: str, data: bytes) -> None:
+    """Write an output file atomically; an OS error (disk full, a place that changed since the check)
+    is one line naming the file."""
     try:
-        atomic_write_text(path, text)
+        atomic_write_bytes(path, data)
     except OSError as exc:
         raise VerifyError(f"cannot write {path}: {exc.strerror or exc}") from None

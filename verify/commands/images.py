@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..analysis.windows import IMAGES, image_report, plot_image_report
 from ..errors import VerifyError
-from .common import emit_json
+from .common import add_output_arg, emit_json
 
 __all__ = ["register", "run"]
 
@@ -15,7 +15,7 @@ def register(sub) -> None:
     p.add_argument("--stride", type=int, default=2, help="stride (default 2)")
     p.add_argument("--images", default="camera,astronaut,coins", metavar="NAME,...",
                    help=f"bundled images to use (from {', '.join(IMAGES)})")
-    p.add_argument("--plot", metavar="FILE.png", help="gap/spread histogram and error per gap bin")
+    add_output_arg(p, "--plot", kind="plot", metavar="FILE.png", help="gap/spread histogram and error per gap bin")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=run)
 

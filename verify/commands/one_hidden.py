@@ -10,7 +10,7 @@ from ..analysis.one_hidden import check_certificate, max_network, one_hidden_lay
 from ..analysis.results import EXIT_CODES
 from ..errors import ToolkitBugError, VerifyError
 from ..io.json_format import dumps_network, load_network
-from .common import timeout_arg, write_output
+from .common import add_output_arg, timeout_arg, write_output
 from .render import show
 
 __all__ = ["register", "run"]
@@ -27,7 +27,7 @@ def register(sub) -> None:
     p.add_argument("--max", type=int, metavar="D", help="decide for max(x1..xD) instead of a file")
     p.add_argument("--timeout", type=timeout_arg, metavar="SECONDS", default=None,
                    help="give up after this many seconds (result UNKNOWN, exit code 3)")
-    p.add_argument("--save-network", metavar="FILE", help="when representable, write the one-hidden-layer network")
+    add_output_arg(p, "--save-network", metavar="FILE", help="when representable, write the one-hidden-layer network")
     p.add_argument("--json", action="store_true", help="print the result as JSON (numbers as exact strings)")
     p.set_defaults(func=run)
 

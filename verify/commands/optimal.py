@@ -10,7 +10,7 @@ from __future__ import annotations
 from ..analysis.optimal import optimal_approximation
 from ..errors import ToolkitBugError, VerifyError
 from ..numbers import to_text
-from .common import emit_json, write_output
+from .common import add_output_arg, emit_json, write_output
 
 __all__ = ["register", "run"]
 
@@ -39,7 +39,7 @@ def register(sub) -> None:
     p.add_argument("--build", action="store_true", help=f"build the network even above {BUILD_LIMIT} subset maxima")
     p.add_argument("--z3", action="store_true", help="cross-check: z3 worst-case error of the built network")
     p.add_argument("--timeout", type=float, default=None, metavar="SECONDS", help="limit for the z3 cross-check")
-    p.add_argument("--save", metavar="NET.json", help="write the network (relu-graph/1)")
+    add_output_arg(p, "--save", metavar="NET.json", help="write the network (relu-graph/1)")
     p.add_argument("--json", action="store_true", help="print the result as JSON (numbers as exact strings)")
     p.set_defaults(func=run)
 

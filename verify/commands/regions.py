@@ -10,7 +10,7 @@ from ..analysis.results import EXIT_CODES, Status
 from ..domain import Box
 from ..errors import DomainError, ResourceLimitError
 from ..numbers import parse_rational, to_text
-from .common import add_network_arg, add_query_args, domain_of, emit_json, load
+from .common import add_network_arg, add_output_arg, add_query_args, domain_of, emit_json, load
 from .render import show
 
 __all__ = ["register", "run"]
@@ -24,7 +24,7 @@ def register(sub) -> None:
                    help="count (and plot) on the plane through --base spanned by inputs I and J")
     p.add_argument("--base", metavar="X0,X1,...", default=None,
                    help="base point of the slice (exact numbers; default: the centre of the box)")
-    p.add_argument("--plot", metavar="FILE.png", default=None,
+    add_output_arg(p, "--plot", kind="plot", metavar="FILE.png", default=None,
                    help="draw the regions of the slice (2-input networks: the whole box) with the pieces of max")
     p.add_argument("--max-regions", type=int, metavar="N", default=None,
                    help="stop after N regions (result UNKNOWN, counts are lower bounds, exit code 3)")

@@ -30,6 +30,7 @@ import sys
 from concurrent.futures import ProcessPoolExecutor, as_completed
 
 from ..errors import MissingExtraError, VerifyError
+from .common import add_output_arg
 
 __all__ = ["register", "run", "load_grid", "expand_grid", "run_task", "run_sweep"]
 
@@ -57,7 +58,7 @@ def _toml():
 def register(sub) -> None:
     p = sub.add_parser("sweep", help="run a query over a parameter grid (process pool or Dask)")
     p.add_argument("grid", metavar="GRID.toml", help="the grid file")
-    p.add_argument("--out", metavar="FILE", default=None, help="write the JSON lines here (default: stdout)")
+    add_output_arg(p, "--out", metavar="FILE", default=None, help="write the JSON lines here (default: stdout)")
     p.add_argument("--workers", type=int, default=2, help="local worker processes (default 2)")
     p.add_argument("--scheduler", metavar="ADDRESS", default=None,
                    help="run on this Dask distributed scheduler (tcp://host:port) instead of a local pool")

@@ -33,11 +33,13 @@ from ..ir.layers import source_exprs, to_layers
 from ..ir.ops import Op
 from ..ir.walk import Handlers, walk
 from ..numbers import to_text
-from .files import atomic_write_bytes, atomic_write_text
+from .files import atomic_write_files
 
-__all__ = ["network_to_onnx", "vnnlib_property", "export_vnnlib", "float32_exact"]
+__all__ = ["network_to_onnx", "vnnlib_property", "export_vnnlib", "float32_exact", "VNNLIB_FILES"]
 
 OPSET = 17
+# The files of a benchmark folder, in the order export_vnnlib writes them.
+VNNLIB_FILES = ("network.onnx", "difference.onnx", "property.vnnlib", "instances.csv")
 
 
 def _onnx():
@@ -275,15 +277,21 @@ def export_vnnlib(net: Network, directory, box: Box, threshold, *, gadget: str =
         f"network: difference.onnx, Y_o = N_o(X) - max(X over window o)\n"
         f"sat: some |Y_o| >= {to_text(Fraction(threshold))} in the box; unsat: the worst-case error is below it"))
     directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    paths = {
-        "network": directory / "network.onnx",
-        "difference": directory / "difference.onnx",
-        "property": directory / "property.vnnlib",
-        "instances": directory / "instances.csv",
-    }
-    atomic_write_bytes(paths["network"], m_net.SerializeToString())
-    atomic_write_bytes(paths["difference"], m_diff.SerializeToString())
-    atomic_write_text(paths["property"], prop)
-    atomic_write_text(paths["instances"], f"difference.onnx,property.vnnlib,{int(timeout)}\n")
+    made = not directory.exists()
+    directory.mkdir(exist_ok=True)  # the folder itself may be new; its parent must exist
+    paths = {key: directory / name for key, name in zip(("network", "difference", "property", "instances"), VNNLIB_FILES)}
+    try:  # the four files are written as one step: all temporary files first, then the renames
+        atomic_write_files({
+            paths["network"]: m_net.SerializeToString(),
+            paths["difference"]: m_diff.SerializeToString(),
+            paths["property"]: prop.encode("utf-8"),
+            paths["instances"]: f"difference.onnx,property.vnnlib,{int(timeout)}\n".encode("utf-8"),
+        })
+    except BaseException:
+        if made:
+            try:
+                directory.rmdir()
+            except OSError:
+                pass
+        raise
     return {k: str(v) for k, v in paths.items()}
