@@ -42,7 +42,8 @@ from .backends.evaluator import evaluate
 from .domain import Box, RealSpace, domain_from_json
 from .errors import VerifyError
 from .io.files import atomic_write_text
-from .io.json_format import _json_load, network_from_mapping, network_hash, network_to_mapping
+from .io.json_format import network_from_mapping, network_hash, network_to_mapping
+from .io.reading import load_json, show
 from .ir.graph import Network
 from .ir.ops import Op
 from .ir.walk import Handlers, walk
@@ -293,12 +294,12 @@ def load_certificate(path: str | os.PathLike) -> dict:
     except UnicodeDecodeError:
         raise CertificateError(f"{source}: not UTF-8 text") from None
     try:
-        data = _json_load(text, source)
+        data = load_json(text, source)
     except VerifyError as exc:
         raise CertificateError(str(exc)) from None
     if not isinstance(data, dict) or data.get("format") != CERTIFICATE_FORMAT:
-        got = data.get("format") if isinstance(data, dict) else type(data).__name__
-        raise CertificateError(f"{source}: not a certificate (format {got!r}, expected {CERTIFICATE_FORMAT!r})")
+        got = show(data.get("format")) if isinstance(data, dict) else show(data)
+        raise CertificateError(f"{source}: not a certificate (format {got}, expected {CERTIFICATE_FORMAT!r})")
     return data
 
 

@@ -28,8 +28,9 @@ def check_digits(text: str) -> None:
     if n > MAX_DIGITS:
         raise ValueError(f"number with {n} digits, more than the limit {MAX_DIGITS}")
 
-_DECIMAL = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE]([+-]?\d+))?$")
-_FRACTION = re.compile(r"^[+-]?\d+\s*/\s*[+-]?\d+$")
+# ASCII only: Python's int() and re's \d also read other scripts' digits ("١", "１").
+_DECIMAL = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE]([+-]?\d+))?$", re.ASCII)
+_FRACTION = re.compile(r"^[+-]?\d+\s*/\s*[+-]?\d+$", re.ASCII)
 
 
 def parse_rational(value: Any) -> Fraction:
@@ -59,6 +60,8 @@ def parse_rational(value: Any) -> Fraction:
     if isinstance(value, str):
         text = value.strip()
         check_digits(text)
+        if not text.isascii():
+            raise ValueError(f"not a number: {value!r} (numbers are written with the ASCII digits 0-9)")
         m = _DECIMAL.match(text)
         if m:
             if m.group(1) is not None and abs(int(m.group(1))) > MAX_EXPONENT:
