@@ -34,7 +34,28 @@ def _need(args, *names) -> None:
         raise VerifyError(f"build {args.kind} needs {', '.join(missing)}")
 
 
+def _check_written_size(args) -> None:
+    """Refuse, before building, a construction whose file (dense relu-net/1 layers) would not fit in memory."""
+    from .. import limits
+
+    g = args.gadget
+    if args.kind == "max-tree" and args.d is not None and args.d >= 1:
+        limits.check_dense(limits.tree_dense(args.d, g), f"max-tree d={args.d} gadget={g}")
+    elif args.kind == "max-chain" and args.d is not None and args.d >= 1:
+        limits.check_dense(limits.chain_dense(args.d, g), f"max-chain d={args.d} gadget={g}")
+    elif args.kind == "truncated-tree" and args.d is not None and args.d >= 1 and args.level is not None and args.level >= 0:
+        limits.check_dense(limits.truncated_tree_dense(args.d, args.level, g),
+                           f"truncated-tree d={args.d} level={args.level} gadget={g}")
+    elif args.kind == "mean" and args.d is not None and args.d >= 1:
+        limits.check_dense(args.d, f"mean d={args.d}")
+    elif args.kind == "pool2d" and None not in (args.height, args.width, args.kernel):
+        s = args.kernel if args.stride is None else args.stride
+        limits.check_dense(limits.pool2d_dense(args.height, args.width, args.kernel, s, g),
+                           f"pool2d {args.height}x{args.width} k={args.kernel} s={s} gadget={g}")
+
+
 def run(args) -> int:
+    _check_written_size(args)
     if args.kind == "max-tree":
         _need(args, "d")
         net = max_tree(args.d, args.gadget)
