@@ -76,6 +76,12 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv[: argv.index("--")] if "--" in argv else "--debug" in argv
     argv = [a for a in argv if a != "--debug"]
+    if not debug:
+        # Warnings (numpy overflow in float guidance, library deprecations) would break the promise of
+        # one line on stderr; floats never decide anything, so nothing a user needs is lost.
+        import warnings
+
+        warnings.simplefilter("ignore")
     args = None
     try:
         parser = build_parser()

@@ -22,6 +22,7 @@ from fractions import Fraction
 import numpy as np
 
 from ..backends.evaluator import evaluate, evaluate_batch
+from ..backends.float_range import float_range_issue
 from ..backends.intervals import interval_bounds, relu_phases
 from ..backends.patterns import activation_pattern, pattern_affine_map, pattern_constraints
 from ..backends.z3_backend import Z3Lowering, domain_constraints
@@ -35,24 +36,31 @@ from .results import SupResult
 __all__ = ["sup_difference", "candidates"]
 
 
-def candidates(f: Network, g: Network, box: Box, samples: int, seed: int) -> list[tuple]:
-    """Exact starting points: box vertices (small d), the centre and the best sampled points."""
+def candidates(f: Network, g: Network, box: Box, samples: int, seed: int, deadline: Deadline | None = None) -> list[tuple]:
+    """Exact starting points: box vertices (small d), the centre and the best sampled points.
+
+    Sampling is float guidance: it is skipped when numbers beyond float range make it meaningless
+    (:func:`verify.backends.float_range.float_range_issue`), and stops with the deadline.
+    """
     d = box.dim
     points = [box.center(), box.lo, box.hi]
     if d <= 10:
         for k in range(2 ** d):
             points.append(tuple(box.hi[i] if (k >> i) & 1 else box.lo[i] for i in range(d)))
+    if samples <= 0 or float_range_issue(f, box) is not None or float_range_issue(g, box) is not None:
+        return points
+    if deadline is not None and deadline.expired():
+        return points
     rng = np.random.default_rng(seed)
     lo = np.array([float(v) for v in box.lo])
     hi = np.array([float(v) for v in box.hi])
-    if samples > 0:
-        X = lo + (hi - lo) * rng.random((samples, d))
-        diff = evaluate_batch(f, X) - evaluate_batch(g, X)
-        best = np.argsort(-diff.max(axis=1))[: min(8, samples)]
-        for row in X[best]:
-            # Exact rationals inside the box (floats only chose where to look).
-            pt = tuple(min(max(Fraction(float(v)).limit_denominator(1 << 20), a), b) for v, a, b in zip(row, box.lo, box.hi))
-            points.append(pt)
+    X = lo + (hi - lo) * rng.random((samples, d))
+    diff = evaluate_batch(f, X) - evaluate_batch(g, X)
+    best = np.argsort(-diff.max(axis=1))[: min(8, samples)]
+    for row in X[best]:
+        # Exact rationals inside the box (floats only chose where to look).
+        pt = tuple(min(max(Fraction(float(v)).limit_denominator(1 << 20), a), b) for v, a, b in zip(row, box.lo, box.hi))
+        points.append(pt)
     return points
 
 

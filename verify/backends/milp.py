@@ -39,10 +39,12 @@ import numpy as np
 
 from ..deadline import Deadline
 from ..domain import Box
+from ..errors import FloatRangeError
 from ..ir.graph import Network
 from .bounds import propagate_intervals, sound_bounds, unstable_relus
 from ..status import Status
 from .evaluator import evaluate_batch
+from .float_range import FLOAT_LIMIT, float_range_issue
 from .patterns import activation_pattern, affine_plan, pattern_affine_map, pattern_constraints
 from .highs_session import LPStatus
 from .lp_relax import ReluLP
@@ -207,6 +209,10 @@ def maximize(net: Network, box: Box, constraints: Sequence = (), *, deadline=Non
     -------
     MaxResult
     """
+    issue = float_range_issue(net, box)
+    if issue is not None:
+        raise FloatRangeError(f"{issue.describe()}: beyond the float range the MILP backend's HiGHS guidance "
+                              f"works in (magnitudes up to 1e100); the z3 backend is exact for it")
     stats: dict = {"nodes": 0, "lps": 0}
     deadline = deadline or Deadline(None)
     s = _Search(net, box, constraints, deadline, floor, stop_above, stats)

@@ -15,7 +15,7 @@ from ..ir.graph import Network
 
 __all__ = ["add_network_arg", "add_query_args", "load", "domain_of", "emit_json", "write_output", "timeout_arg",
            "add_certificate_arg", "save_certificate_of", "add_output_arg", "check_outputs", "write_output_bytes",
-           "INPUT_ARGS"]
+           "INPUT_ARGS", "refuse_beyond_float_range"]
 
 # The arguments that name files a command reads (an output may not be one of them).
 INPUT_ARGS = ("network", "model", "grid", "against")
@@ -122,6 +122,26 @@ def domain_of(args, net: Network) -> Box | RealSpace:
     if getattr(args, "box", None) is None:
         return RealSpace(net.n_inputs)
     return parse_box(args.box, net.n_inputs)
+
+
+def refuse_beyond_float_range(args, net: Network, domain, route: str, alternative: str = "") -> None:
+    """Refuse, before any work, a float-guided ``route`` for numbers beyond float range (one line naming
+    the file and the place, or the --box; exit code 2); ``alternative`` names the exact route that takes it.
+
+    The decision per route is in :mod:`verify.backends.float_range` and docs/reliability.md.
+    """
+    from ..backends.float_range import FLOAT_LIMIT, float_range_issue
+    from ..errors import FloatRangeError
+
+    issue = float_range_issue(net, domain)
+    if issue is None:
+        return
+    where = f"--box {args.box}" if issue.kind == "box" else args.network
+    text = issue.describe()
+    if issue.kind == "box":
+        text = text.replace("box end", "an end")
+    raise FloatRangeError(f"{where}: {text}, beyond the float range {route} works in (magnitudes up to "
+                          f"1e100)" + (f"; {alternative}" if alternative else ""))
 
 
 def emit_json(data: Any) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from ..analysis.results import EXIT_CODES
 from ..analysis.worst_case import worst_case_error
 from ..status import Status
-from .common import add_certificate_arg, add_network_arg, add_query_args, domain_of, load, save_certificate_of
+from .common import (add_certificate_arg, add_network_arg, add_query_args, domain_of, load,
+                     refuse_beyond_float_range, save_certificate_of)
 from .render import show
 
 __all__ = ["register", "run"]
@@ -24,6 +25,9 @@ def register(sub) -> None:
 def run(args) -> int:
     net = load(args)
     box = domain_of(args, net)
+    if args.backend == "milp":
+        refuse_beyond_float_range(args, net, box, "the MILP backend (HiGHS guidance)",
+                                  "--backend z3 or auto is exact for it")
     r = worst_case_error(net, box, timeout=args.timeout, backend=args.backend)
     save_certificate_of(args, net, r)
     show(args.json, r, label=net.name or args.network)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from ..analysis.exactness import check_exact
 from ..analysis.results import EXIT_CODES
-from .common import add_certificate_arg, add_network_arg, add_query_args, domain_of, load, save_certificate_of
+from .common import (add_certificate_arg, add_network_arg, add_query_args, domain_of, load,
+                     refuse_beyond_float_range, save_certificate_of)
 from .render import show
 
 __all__ = ["register", "run"]
@@ -23,6 +24,9 @@ def register(sub) -> None:
 def run(args) -> int:
     net = load(args)
     domain = domain_of(args, net)
+    if args.backend == "milp":
+        refuse_beyond_float_range(args, net, domain, "the MILP backend (HiGHS guidance)",
+                                  "--backend z3 or auto is exact for it")
     result = check_exact(net, domain, timeout=args.timeout, backend=args.backend)
     save_certificate_of(args, net, result)
     show(args.json, result, label=net.name or args.network)

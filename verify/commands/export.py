@@ -88,7 +88,10 @@ def run(args) -> int:
     from ..io.vnnlib import export_vnnlib, network_to_onnx
 
     if args.onnx:
-        model = network_to_onnx(net, allow_rounding=args.allow_rounding)
+        try:
+            model = network_to_onnx(net, allow_rounding=args.allow_rounding)
+        except VerifyError as exc:
+            raise VerifyError(f"{args.network}: {exc}") from None
         write_output_bytes(args.onnx, model.SerializeToString())
         print(f"wrote {args.onnx}: {net.n_inputs} inputs, {net.n_outputs} outputs")
         return 0
@@ -101,6 +104,8 @@ def run(args) -> int:
         paths = export_vnnlib(net, args.vnnlib, box, t, allow_rounding=args.allow_rounding)
     except OSError as exc:
         raise VerifyError(f"cannot write {args.vnnlib}: {exc.strerror or exc}") from None
+    except VerifyError as exc:
+        raise VerifyError(f"{args.network}: {exc}") from None
     print(f"wrote {', '.join(paths.values())}"
           + (f" (replaced the existing {', '.join(replaced)})" if replaced else ""))
     return 0

@@ -10,7 +10,8 @@ from ..analysis.results import EXIT_CODES, Status
 from ..domain import Box
 from ..errors import DomainError, ResourceLimitError
 from ..numbers import parse_rational, to_text
-from .common import add_network_arg, add_output_arg, add_query_args, domain_of, emit_json, load
+from .common import (add_network_arg, add_output_arg, add_query_args, domain_of, emit_json, load,
+                     refuse_beyond_float_range)
 from .render import show
 
 __all__ = ["register", "run"]
@@ -76,6 +77,7 @@ def run(args) -> int:
         raise DomainError(f"--plot needs --slice I,J for a network with {d} inputs")
     if args.plot is not None and not isinstance(domain, Box):
         raise DomainError("--plot needs --box LO,HI")
+    refuse_beyond_float_range(args, net, domain, "region enumeration (float interior points, checked exactly)")
     target, target_domain, slice_info = net, domain, None
     i = j = None
     if args.slice is not None:

@@ -42,6 +42,7 @@ TABLE_MODULES = (
     "verify.ir.canonical",
     "verify.backends.evaluator",
     "verify.backends.intervals",
+    "verify.backends.float_range",
     "verify.backends.bounds",
     "verify.backends.lp_relax",
     "verify.backends.milp_encoding",

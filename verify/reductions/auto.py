@@ -11,15 +11,21 @@ step           applies to                                           chain (reduc
 =============  ===================================================  ==========================================
 symmetry       exactness on R^d, one output = max of all inputs     SymmetryToConeFaces -> z3 on the cone's
                                                                     faces; all the time left
-z3             every equivalence                                    -> one z3 query per output; at most
+z3-only        an equivalence with numbers beyond float range       -> one z3 query per output; all the time
+                                                                    left (the float-guided steps are left out)
+z3             every other equivalence                              -> one z3 query per output; at most
                                                                     ``Z3_FIRST_SECONDS`` (a quarter of the
                                                                     time left when a timeout is given)
-maximise       every equivalence                                    [HomogeneousToBox on R^d] -> per output
+maximise       every other equivalence                              [HomogeneousToBox on R^d] -> per output
                                                                     and side: DifferenceNetwork -> MAXIMIZER;
                                                                     the rest (at least 0.1 s)
-z3-hopping     a supremum of at most ``MAX_RELUS_FOR_Z3`` ReLUs     -> region hopping with z3
-maximise       a supremum with more                                 per output: DifferenceNetwork -> MAXIMIZER
+z3-hopping     a supremum of at most ``MAX_RELUS_FOR_Z3`` ReLUs,    -> region hopping with z3
+               or with numbers beyond float range
+maximise       any other supremum                                   per output: DifferenceNetwork -> MAXIMIZER
 =============  ===================================================  ==========================================
+
+"Beyond float range": :func:`floats_can_guide` (a weight, box end or node value above
+:data:`verify.backends.float_range.FLOAT_LIMIT`).
 
 The last step of every optimisation chain is pluggable: :data:`MAXIMIZER` is any callable
 ``(problem: Maximize, deadline) -> MaxResult`` (``sup`` of one output of a ReLU network over a box cut by
@@ -49,7 +55,7 @@ from .problems import Equivalence, Maximize, Supremum
 from .symmetry import SymmetryToConeFaces, is_max_of_all_on_rd, solve_cone_faces
 
 __all__ = ["Step", "STEPS", "Difference", "solve", "solve_with", "MAXIMIZER", "set_maximizer", "maximizer",
-           "Z3_FIRST_SECONDS", "MAX_RELUS_FOR_Z3", "BACKENDS"]
+           "Z3_FIRST_SECONDS", "MAX_RELUS_FOR_Z3", "BACKENDS", "floats_can_guide"]
 
 # The rules, in one place.
 Z3_FIRST_SECONDS = 10.0  # z3 decides structured constructions (trees, pooling) fast; then the maximiser
@@ -210,16 +216,37 @@ def _relus(problem: Difference) -> int:
     return problem.relus if problem.relus is not None else problem.f.n_relus + problem.g.n_relus
 
 
+def floats_can_guide(problem) -> bool:
+    """Whether the float-guided maximiser may run: no weight, box end or node value of either network
+    beyond :data:`verify.backends.float_range.FLOAT_LIMIT` (on R^d: on the homogeneous reduction's box
+    [-1, 1]^d). Otherwise ``auto`` takes the exact z3 steps only."""
+    from ..backends.float_range import float_range_issue
+
+    domain = problem.box if isinstance(problem, Difference) else problem.domain
+    return float_range_issue(problem.f, domain) is None and float_range_issue(problem.g, domain) is None
+
+
+def _z3_only_equivalence(p) -> bool:
+    return isinstance(p, Equivalence) and not floats_can_guide(p)
+
+
+def _z3_first_equivalence(p) -> bool:
+    return isinstance(p, Equivalence) and floats_can_guide(p)
+
+
 STEPS: tuple[Step, ...] = (
     Step("symmetry", "", is_max_of_all_on_rd,
          lambda: Chain([SymmetryToConeFaces()], solve_cone_faces, name="z3+symmetry"), _all_left),
-    Step("z3", "z3", lambda p: isinstance(p, Equivalence), lambda: Chain([], _z3_equivalence, name="z3"), _z3_first),
-    Step("maximise", "milp", lambda p: isinstance(p, Equivalence),
+    # numbers beyond float range: z3 alone, with all the time
+    Step("z3-only", "z3", _z3_only_equivalence, lambda: Chain([], _z3_equivalence, name="z3"), _all_left),
+    Step("z3", "z3", _z3_first_equivalence, lambda: Chain([], _z3_equivalence, name="z3"), _z3_first),
+    Step("maximise", "milp", _z3_first_equivalence,
          lambda: Chain([], _maximise_equivalence, name="milp"), _the_rest),
-    Step("z3-hopping", "z3", lambda p: isinstance(p, Difference) and _relus(p) <= MAX_RELUS_FOR_Z3,
+    Step("z3-hopping", "z3", lambda p: isinstance(p, Difference) and (_relus(p) <= MAX_RELUS_FOR_Z3
+                                                                      or not floats_can_guide(p)),
          lambda: Chain([], _z3_hopping, name="z3"), _all_left),
-    Step("maximise", "milp", lambda p: isinstance(p, Difference) and _relus(p) > MAX_RELUS_FOR_Z3,
-         lambda: Chain([], sup_by_maximization, name="milp"), _all_left),
+    Step("maximise", "milp", lambda p: isinstance(p, Difference) and _relus(p) > MAX_RELUS_FOR_Z3
+         and floats_can_guide(p), lambda: Chain([], sup_by_maximization, name="milp"), _all_left),
 )
 
 # A named backend is the one chain of its kind for the problem, whatever its size.
