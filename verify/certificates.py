@@ -352,13 +352,14 @@ def _point(data: dict, key: str, dim: int) -> tuple[Fraction, ...]:
         raise CertificateError(f"claim: {key!r}: {exc}") from None
 
 
-def _solve(text: str, timeout: float | None) -> str:
+def _solve(text: str, deadline) -> str:
     """Answer of a fresh z3 context on an SMT-LIB2 text: ``"sat"``, ``"unsat"`` or ``"unknown"``."""
     from .backends.z3_backend import z3
     from .backends.z3_session import Z3Session
-    from .deadline import Deadline
 
-    session = Z3Session(Deadline(timeout))
+    if deadline.expired():
+        return "unknown"
+    session = Z3Session(deadline)
     try:
         assertions = session.parse_smtlib(text)
     except z3.Z3Exception as exc:
@@ -383,10 +384,14 @@ def recheck(cert: dict, *, timeout: float | None = None) -> RecheckResult:
 
     Raises :class:`CertificateError` for a malformed certificate; returns a :class:`RecheckResult` whose
     ``holds`` is False with the first failed check as ``reason`` when the claim does not hold.
+    ``timeout`` is the budget of the whole recheck (one deadline shared by its solver queries); when
+    it runs out, ``holds`` is None.
     """
+    from .deadline import Deadline
+
     checks: list[str] = []
     try:
-        _recheck(cert, timeout, checks)
+        _recheck(cert, Deadline(timeout), checks)
     except _Fails as exc:
         return RecheckResult(False, str(exc), checks)
     except _Unknown as exc:
@@ -398,7 +403,7 @@ class _Unknown(Exception):
     pass
 
 
-def _recheck(cert: dict, timeout: float | None, checks: list[str]) -> None:
+def _recheck(cert: dict, deadline, checks: list[str]) -> None:
     if not isinstance(cert, dict) or cert.get("format") != CERTIFICATE_FORMAT:
         raise CertificateError(f"not a certificate (expected format {CERTIFICATE_FORMAT!r})")
     query = _field(cert, "query", str)
@@ -478,7 +483,7 @@ def _recheck(cert: dict, timeout: float | None, checks: list[str]) -> None:
             raise _Fails(f"query {k} expects {want!r}, but this claim needs {e['expect']!r}")
         if text != e["smtlib"]:
             raise _Fails(f"query {k}: the stored SMT-LIB is not the query of the embedded network and claim")
-        answer = _solve(text, timeout)
+        answer = _solve(text, deadline)
         if answer == "unknown":
             raise _Unknown(f"query {k}: the solver gave no answer (timeout or unknown), so the claim is not rechecked")
         if answer != want:

@@ -13,10 +13,11 @@ import argparse
 import importlib
 import re
 import sys
+import time
 
 from .errors import SolverUnknownError, ToolkitBugError, VerifyError
 
-__all__ = ["main", "COMMANDS", "EXIT_BUG"]
+__all__ = ["main", "COMMANDS", "EXIT_BUG", "allowed_overrun", "ALARM_AFTER", "HARD_EXIT_MARGIN"]
 
 # A toolkit bug is not bad input (2) nor an unknown (3): it gets its own code.
 EXIT_BUG = 4
@@ -62,17 +63,91 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def allowed_overrun(timeout: float) -> float:
+    """How far past ``--timeout`` a command may end: 10% of it or 2 s, whichever is larger (the promise of
+    docs/reliability.md; the deadlines of the queries aim at ``timeout`` itself)."""
+    return max(0.1 * timeout, 2.0)
+
+
+# The backstops of --timeout, past the query's own deadline (which cooperative checks honour):
+ALARM_AFTER = 0.5  # seconds past the timeout: SIGALRM raises DeadlineExpired in the main thread
+HARD_EXIT_MARGIN = 0.3  # seconds before the end of the allowed overrun: one line, exit 3 (programs only)
+
+
+class _Backstops:
+    """Two backstops of ``--timeout`` for code between cooperative deadline checks.
+
+    A SIGALRM at ``timeout + ALARM_AFTER`` raises :class:`~verify.errors.DeadlineExpired` in the main
+    thread (Python runs the handler between bytecodes, after any C call returns; z3 and HiGHS calls have
+    their own limits); a query that catches it reports UNKNOWN with what it knows, otherwise the command
+    ends with exit code 3. When ``verify`` runs as a program, a timer thread at the end of the allowed
+    overrun (less ``HARD_EXIT_MARGIN``) prints one line, removes temporary output files and exits with
+    code 3, whatever the main thread is doing: the promise holds even inside a stuck C call.
+    """
+
+    def __init__(self, timeout: float | None, started: float, hard: bool):
+        import signal
+        import threading
+
+        self.previous = None
+        self.thread = None
+        if timeout is None:
+            return
+        elapsed = time.monotonic() - started
+        if threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer"):
+            self.previous = signal.signal(signal.SIGALRM, self._alarm)
+            signal.setitimer(signal.ITIMER_REAL, max(0.01, timeout + ALARM_AFTER - elapsed))
+            self.timeout = timeout
+        if hard:
+            delay = max(0.05, timeout + allowed_overrun(timeout) - HARD_EXIT_MARGIN - elapsed)
+            self.thread = threading.Timer(delay, self._hard_exit, args=(timeout,))
+            self.thread.daemon = True
+            self.thread.start()
+
+    def _alarm(self, signum, frame):
+        from .errors import DeadlineExpired
+
+        raise DeadlineExpired(f"the time limit of {self.timeout:g} s ran out")
+
+    @staticmethod
+    def _hard_exit(timeout):
+        import os
+
+        from .io.files import remove_pending_temporaries
+
+        remove_pending_temporaries()
+        try:
+            sys.stdout.flush()
+        except Exception:  # noqa: BLE001 - the process ends now whatever stdout's state
+            pass
+        os.write(2, f"verify: unknown: the time limit of {timeout:g} s ran out (stopped)\n".encode())
+        os._exit(3)
+
+    def disarm(self):
+        import signal
+
+        if self.thread is not None:
+            self.thread.cancel()
+        if self.previous is not None:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, self.previous)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run one command; return its exit code (see the module docstring).
 
     Every exception ends here as one line on stderr: a verdict or a usage error gets its code, and
     anything else (a bug, never the user's fault) gets :data:`EXIT_BUG` with the command and the file
-    named, and a Python traceback only with ``--debug``.
+    named, and a Python traceback only with ``--debug``. ``--timeout`` counts from the start of the
+    command and is backed by :class:`_Backstops` (the hard exit only when ``argv`` is None, i.e. when
+    ``verify`` runs as a program, never inside a caller's process).
     """
     if hasattr(sys, "set_int_max_str_digits"):
         # Input numbers are limited by verify.numbers.MAX_DIGITS; exact results computed from them (deep
         # products of large weights) may be longer than Python's default 4300-digit printing limit.
         sys.set_int_max_str_digits(0)
+    started = time.monotonic()  # --timeout counts from here: reading the network is part of the budget
+    program = argv is None
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv[: argv.index("--")] if "--" in argv else "--debug" in argv
     argv = [a for a in argv if a != "--debug"]
@@ -83,14 +158,22 @@ def main(argv: list[str] | None = None) -> int:
 
         warnings.simplefilter("ignore")
     args = None
+    backstops = None
     try:
         parser = build_parser()
         args = parser.parse_args(_attach_negative_values(argv))
         args.debug = debug
+        from .deadline import Deadline
+
+        args.deadline = Deadline(getattr(args, "timeout", None), start=started)
         from .commands.common import check_outputs
 
         check_outputs(args)  # every output path is checked before any work is done
-        code = args.func(args)
+        backstops = _Backstops(args.deadline.seconds, started, hard=program)
+        try:
+            code = args.func(args)
+        finally:
+            backstops.disarm()
     except ToolkitBugError as exc:
         _trace(debug)
         print(f"verify: internal error: {_one_line(str(exc))} ({REPORT})", file=sys.stderr)

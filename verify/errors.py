@@ -18,6 +18,7 @@ __all__ = [
     "OutputPathError",
     "FloatRangeError",
     "SolverUnknownError",
+    "DeadlineExpired",
     "ToolkitBugError",
 ]
 
@@ -81,6 +82,12 @@ class SolverUnknownError(VerifyError):
 
     The CLI exits with code 3 (unknown), the catalogue reports UNKNOWN, never FAIL.
     """
+
+
+class DeadlineExpired(SolverUnknownError):
+    """The budget of a query ran out inside a long computation (raised by
+    :meth:`verify.deadline.Deadline.check`): no verdict, exit code 3. Queries catch it where they can
+    still report what they know (lower bounds attained at witnesses, sound upper bounds)."""
 
 
 class ToolkitBugError(VerifyError, AssertionError):

@@ -15,7 +15,7 @@ from ..ir.graph import Network
 
 __all__ = ["add_network_arg", "add_query_args", "load", "domain_of", "emit_json", "write_output", "timeout_arg",
            "add_certificate_arg", "save_certificate_of", "add_output_arg", "check_outputs", "write_output_bytes",
-           "INPUT_ARGS", "refuse_beyond_float_range"]
+           "INPUT_ARGS", "refuse_beyond_float_range", "time_left", "results_ready"]
 
 # The arguments that name files a command reads (an output may not be one of them).
 INPUT_ARGS = ("network", "model", "grid", "against")
@@ -96,10 +96,20 @@ def save_certificate_of(args, net, result) -> None:
         print(f"verify: no certificate written to {path}: the result is UNKNOWN", file=sys.stderr)
         return
     cert = certificate_for(net, result)
+    results_ready()
     try:
         save_certificate(cert, path)
     except OSError as exc:
         raise VerifyError(f"cannot write certificate {path}: {exc.strerror or exc}") from None
+
+
+def time_left(args) -> float | None:
+    """Seconds left of the command's ``--timeout`` (the deadline started with the command, so that
+    reading the network counts too); ``None`` without a timeout."""
+    deadline = getattr(args, "deadline", None)
+    if deadline is None:
+        return getattr(args, "timeout", None)
+    return deadline.remaining()
 
 
 def add_network_arg(p) -> None:
@@ -115,6 +125,9 @@ def add_query_args(p, *, box_required: bool = False) -> None:
 
 
 def load(args) -> Network:
+    """The command's network. Reading it counts towards ``--timeout`` (the deadline started with the
+    command) but is not cut short by it: a query always gets to report what it knows, and a file too
+    large to read in the time allowed is stopped by the CLI's backstops (:class:`verify.cli._Backstops`)."""
     return load_network(args.network)
 
 
@@ -144,7 +157,19 @@ def refuse_beyond_float_range(args, net: Network, domain, route: str, alternativ
                           f"1e100)" + (f"; {alternative}" if alternative else ""))
 
 
+def results_ready() -> None:
+    """The query is over: stop the CLI's alarm (:class:`verify.cli._Backstops`) so that printing and
+    writing the result are never cut by it (the hard exit stays armed until the command returns)."""
+    import signal
+    import threading
+
+    handler = signal.getsignal(signal.SIGALRM) if hasattr(signal, "SIGALRM") else None
+    if getattr(handler, "__qualname__", "").startswith("_Backstops.") and threading.current_thread() is threading.main_thread():
+        signal.setitimer(signal.ITIMER_REAL, 0)
+
+
 def emit_json(data: Any) -> None:
+    results_ready()
     json.dump(data, sys.stdout, indent=2)
     sys.stdout.write("\n")
 
@@ -157,6 +182,7 @@ def write_output(path: str, text: str) -> None:
 def write_output_bytes(path: str, data: bytes) -> None:
     """Write an output file atomically; an OS error (disk full, a place that changed since the check)
     is one line naming the file."""
+    results_ready()
     try:
         atomic_write_bytes(path, data)
     except OSError as exc:

@@ -6,7 +6,7 @@ from ..analysis.results import EXIT_CODES
 from ..analysis.worst_case import worst_case_error
 from ..status import Status
 from .common import (add_certificate_arg, add_network_arg, add_query_args, domain_of, load,
-                     refuse_beyond_float_range, save_certificate_of)
+                     refuse_beyond_float_range, save_certificate_of, time_left)
 from .render import show
 
 __all__ = ["register", "run"]
@@ -28,7 +28,7 @@ def run(args) -> int:
     if args.backend == "milp":
         refuse_beyond_float_range(args, net, box, "the MILP backend (HiGHS guidance)",
                                   "--backend z3 or auto is exact for it")
-    r = worst_case_error(net, box, timeout=args.timeout, backend=args.backend)
+    r = worst_case_error(net, box, timeout=time_left(args), backend=args.backend)
     save_certificate_of(args, net, r)
     show(args.json, r, label=net.name or args.network)
     return EXIT_CODES[r.status] if r.status is not Status.PROVED else 0

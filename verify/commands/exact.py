@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..analysis.exactness import check_exact
 from ..analysis.results import EXIT_CODES
 from .common import (add_certificate_arg, add_network_arg, add_query_args, domain_of, load,
-                     refuse_beyond_float_range, save_certificate_of)
+                     refuse_beyond_float_range, save_certificate_of, time_left)
 from .render import show
 
 __all__ = ["register", "run"]
@@ -27,7 +27,7 @@ def run(args) -> int:
     if args.backend == "milp":
         refuse_beyond_float_range(args, net, domain, "the MILP backend (HiGHS guidance)",
                                   "--backend z3 or auto is exact for it")
-    result = check_exact(net, domain, timeout=args.timeout, backend=args.backend)
+    result = check_exact(net, domain, timeout=time_left(args), backend=args.backend)
     save_certificate_of(args, net, result)
     show(args.json, result, label=net.name or args.network)
     return EXIT_CODES[result.status]

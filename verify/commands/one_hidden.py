@@ -10,7 +10,7 @@ from ..analysis.one_hidden import check_certificate, max_network, one_hidden_lay
 from ..analysis.results import EXIT_CODES
 from ..errors import ToolkitBugError, VerifyError
 from ..io.json_format import dumps_network, load_network
-from .common import add_output_arg, refuse_beyond_float_range, timeout_arg, write_output
+from .common import add_output_arg, refuse_beyond_float_range, timeout_arg, write_output, time_left
 from .render import show
 
 __all__ = ["register", "run"]
@@ -42,7 +42,7 @@ def run(args) -> int:
     else:
         net, label = load_network(args.network), args.network
         refuse_beyond_float_range(args, net, None, "the facet search (float LPs, checked exactly)")
-    result = one_hidden_layer(net, timeout=args.timeout)
+    result = one_hidden_layer(net, timeout=time_left(args))
     if result.certificate is not None and not check_certificate(net, result.certificate).valid:
         raise ToolkitBugError("one-hidden: certificate failed its re-check")  # pragma: no cover
     if args.save_network and result.network is not None:

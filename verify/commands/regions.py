@@ -11,7 +11,7 @@ from ..domain import Box
 from ..errors import DomainError, ResourceLimitError
 from ..numbers import parse_rational, to_text
 from .common import (add_network_arg, add_output_arg, add_query_args, domain_of, emit_json, load,
-                     refuse_beyond_float_range)
+                     refuse_beyond_float_range, time_left)
 from .render import show
 
 __all__ = ["register", "run"]
@@ -96,7 +96,7 @@ def run(args) -> int:
     elif d == 2:
         i, j = 0, 1
     r = count_regions(target, target_domain, pieces=not args.no_pieces, max_regions=args.max_regions,
-                      timeout=args.timeout, backend=args.backend, progress=True if args.progress else None)
+                      timeout=time_left(args), backend=args.backend, progress=True if args.progress else None)
     r = dataclasses.replace(r, network=net.name or args.network, slice=slice_info)
     plot_note = ""
     if args.plot is not None:
@@ -107,7 +107,7 @@ def run(args) -> int:
 
             base = _parse_base(args.base, d, domain) if args.slice is not None else domain.center()
             try:
-                plot_region_map(net, domain, i, j, args.plot, base=base, timeout=args.timeout,
+                plot_region_map(net, domain, i, j, args.plot, base=base, timeout=time_left(args),
                                 title=net.name or args.network, regions=r.regions)
                 plot_note = f"region map written to {args.plot}"
             except ResourceLimitError as exc:

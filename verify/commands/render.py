@@ -11,7 +11,7 @@ from typing import Callable
 
 from ..numbers import to_text
 from ..status import Status
-from .common import emit_json
+from .common import emit_json, results_ready
 
 __all__ = ["render", "renders", "show", "RENDERERS"]
 
@@ -41,6 +41,7 @@ def show(json: bool, result, **context) -> None:
     if json:
         emit_json(result.to_json())
         return
+    results_ready()
     for line in render(result, **context):
         print(line)
 
@@ -87,7 +88,8 @@ def _load() -> None:
                  f"  sup(max - N) = {to_text(r.sup_under)}{tag}  at x = {_pt(r.witness_under)}",
                  f"  sup|N - max| = {to_text(r.sup_abs)}"]
         if r.status is not Status.PROVED:
-            lines.append(f"  sound upper bounds: {to_text(r.upper_over)} and {to_text(r.upper_under)}; {r.reason}")
+            ups = ["none known" if u is None else to_text(u) for u in (r.upper_over, r.upper_under)]
+            lines.append(f"  sound upper bounds: {ups[0]} and {ups[1]}; {r.reason}")
         return lines
 
     @renders(GradientCheckResult)

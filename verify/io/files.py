@@ -20,7 +20,19 @@ from typing import Iterable, Mapping
 from ..errors import OutputPathError
 
 __all__ = ["atomic_write_text", "atomic_write_bytes", "atomic_write_files", "check_output_file",
-           "check_output_dir"]
+           "check_output_dir", "remove_pending_temporaries"]
+
+# Temporary files being written right now (removed by a hard exit at the end of a --timeout).
+_PENDING: set = set()
+
+
+def remove_pending_temporaries() -> None:
+    """Remove the temporary files of writes in progress (the CLI's hard exit calls this first)."""
+    for tmp in list(_PENDING):
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
 
 
 def _target(path: str | os.PathLike) -> tuple[str, Path]:
@@ -108,6 +120,7 @@ def _refuse_special(path: Path) -> None:
 def _temp_beside(path: Path) -> str:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
+    _PENDING.add(tmp)
     return tmp
 
 
@@ -143,8 +156,10 @@ def atomic_write_files(files: Mapping[str | os.PathLike, bytes]) -> None:
             _fill(temps[-1], data, t)
         for tmp, t in zip(temps, targets):
             os.replace(tmp, t)
+            _PENDING.discard(tmp)
     except BaseException:
         for tmp in temps:
+            _PENDING.discard(tmp)
             try:
                 os.unlink(tmp)
             except FileNotFoundError:

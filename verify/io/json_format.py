@@ -102,29 +102,33 @@ def _windows(data: dict, n_inputs: int):
     return out
 
 
-def network_from_mapping(data: Any, source: str | None = None) -> Network:
-    """Build a validated :class:`Network` from a parsed JSON mapping of either format."""
+def network_from_mapping(data: Any, source: str | None = None, deadline=None) -> Network:
+    """Build a validated :class:`Network` from a parsed JSON mapping of either format.
+
+    ``deadline`` (a :class:`~verify.deadline.Deadline`) is checked between rows and nodes: reading a
+    network of 10^5 inputs is part of a command's ``--timeout``.
+    """
     try:
-        return _from_mapping(data)
+        return _from_mapping(data, deadline)
     except NetworkFormatError as exc:
         raise exc.located(source) if source else exc
     except GraphError as exc:
         raise NetworkFormatError(str(exc), source=source) from None
 
 
-def _from_mapping(data: Any) -> Network:
+def _from_mapping(data: Any, deadline=None) -> Network:
     if not isinstance(data, dict):
         raise NetworkFormatError("top level must be a JSON object")
     fmt = data.get("format")
     if fmt == LAYERED_FORMAT:
-        return _layered_from_mapping(data)
+        return _layered_from_mapping(data, deadline)
     if fmt == GRAPH_FORMAT:
-        return _graph_from_mapping(data)
+        return _graph_from_mapping(data, deadline)
     raise NetworkFormatError(f"unknown format tag {'None' if fmt is None else show(fmt)} "
                              f"(expected {LAYERED_FORMAT!r} or {GRAPH_FORMAT!r})")
 
 
-def _layered_from_mapping(data: dict) -> Network:
+def _layered_from_mapping(data: dict, deadline=None) -> Network:
     n_inputs = _count(data.get("inputs"), "inputs", 1, MAX_INPUTS)
     raw_layers = data.get("layers")
     if not isinstance(raw_layers, list) or not raw_layers:
@@ -145,6 +149,8 @@ def _layered_from_mapping(data: dict) -> Network:
         weights = []
         for r, row in enumerate(rows, start=1):
             rwhere = f"layer {l}, row {r}"
+            if deadline is not None:
+                deadline.check("reading the network")
             if not isinstance(row, list):
                 raise NetworkFormatError("must be a list of numbers", where=rwhere)
             if len(row) != width:
@@ -228,7 +234,7 @@ if set(NODE_KEYS) != set(_FILE_OPS.values()):  # a new op readable from files ne
     raise MissingHandlerError(f"json.graph-reader: NODE_KEYS lacks {sorted(o.value for o in set(_FILE_OPS.values()) - set(NODE_KEYS))}")
 
 
-def _graph_from_mapping(data: dict) -> Network:
+def _graph_from_mapping(data: dict, deadline=None) -> Network:
     n_inputs = _count(data.get("inputs"), "inputs", 1, MAX_INPUTS)
     raw_nodes = data.get("nodes")
     if not isinstance(raw_nodes, list):
@@ -245,6 +251,8 @@ def _graph_from_mapping(data: dict) -> Network:
 
     for k, raw in enumerate(raw_nodes, start=1):
         where = f"node {k}"
+        if deadline is not None and k % 256 == 0:
+            deadline.check("reading the network")
         if not isinstance(raw, dict):
             raise NetworkFormatError("must be an object", where=where)
         nid = raw.get("id")
@@ -275,13 +283,14 @@ def _graph_from_mapping(data: dict) -> Network:
     return Network(g, inputs, outputs, windows=_windows(data, n_inputs), name=str(data.get("name", "")))
 
 
-def loads_network(text: str, source: str | None = None) -> Network:
+def loads_network(text: str, source: str | None = None, deadline=None) -> Network:
     """Parse a network from JSON text (either format)."""
-    return network_from_mapping(_json_load(text, source), source)
+    return network_from_mapping(_json_load(text, source), source, deadline)
 
 
-def load_network(path: str | os.PathLike) -> Network:
-    """Read a network file; errors name the file and the place in it."""
+def load_network(path: str | os.PathLike, deadline=None) -> Network:
+    """Read a network file; errors name the file and the place in it (``deadline``: see
+    :func:`network_from_mapping`)."""
     source = str(path)
     try:
         size = os.path.getsize(path)
@@ -295,7 +304,7 @@ def load_network(path: str | os.PathLike) -> Network:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise NetworkFormatError("not UTF-8 text", source=source) from None
-    return loads_network(text, source)
+    return loads_network(text, source, deadline)
 
 
 # -- writing ----------------------------------------------------------------------------------------

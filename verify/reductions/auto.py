@@ -45,7 +45,8 @@ from typing import Callable
 
 from ..deadline import Deadline
 from ..domain import Box
-from ..errors import ToolkitBugError
+from ..backends.evaluator import evaluate
+from ..errors import DeadlineExpired, ToolkitBugError
 from ..ir.graph import Network
 from ..status import Status
 from .base import Chain, NotApplicable
@@ -114,14 +115,18 @@ def supremum_chain() -> Chain:
 def equivalence_by_maximization(problem: Equivalence, deadline: Deadline):
     """``f == g`` on a box: for every output both ``sup (f_o - g_o)`` and ``sup (g_o - f_o)`` are <= 0."""
     from ..analysis.results import ExactnessResult
-    from ..backends.evaluator import evaluate
 
     f, g, box, query = problem.f, problem.g, problem.domain, problem.query
     stats = {}
     chain = supremum_chain()
     for o in range(f.n_outputs):
         for sign in (1, -1):
-            r = chain.solve(Supremum(f, g, box, o, sign, floor=Fraction(0), stop_above=Fraction(0)), deadline)
+            try:
+                r = chain.solve(Supremum(f, g, box, o, sign, floor=Fraction(0), stop_above=Fraction(0)), deadline)
+            except DeadlineExpired as exc:
+                return ExactnessResult(Status.UNKNOWN, box, deadline.elapsed(), output_index=o,
+                                       reason=f"MILP search did not finish on output {o} (timeout: {exc})",
+                                       backend="milp", query=query)
             stats[f"output{o}_{'over' if sign == 1 else 'under'}"] = r.stats
             if r.value is not None and r.value > 0:
                 # The reduction re-evaluated the witness on f and g: they differ there by r.value > 0.
@@ -161,12 +166,22 @@ def sup_by_maximization(problem: Difference, deadline: Deadline):
     ``g`` themselves by the reduction)."""
     from ..analysis.results import SupResult
 
+    from ..backends.patterns import output_values
+
     status, best, best_x, best_o, upper = Status.PROVED, None, None, 0, None
     stats: dict = {}
     chain = supremum_chain()
+    upper_known, reason = True, ""
+    # The box centre, evaluated exactly first (cheap): a witness however soon the time runs out.
+    centre = problem.box.center()
+    diffs = [a - b for a, b in zip(output_values(problem.f, centre), output_values(problem.g, centre))]
     for o in range(problem.f.n_outputs):
-        r = chain.solve(Supremum(problem.f, problem.g, problem.box, o, floor=best, samples=problem.samples,
-                                 seed=problem.seed), deadline)
+        try:
+            r = chain.solve(Supremum(problem.f, problem.g, problem.box, o, floor=best, samples=problem.samples,
+                                     seed=problem.seed), deadline)
+        except DeadlineExpired as exc:  # inside a rewrite or an encoding: what is known so far stands
+            status, upper_known, reason = Status.UNKNOWN, False, f"timeout ({exc})"
+            break
         stats[f"output{o}"] = r.stats
         if r.value is not None and (best is None or r.value > best):
             best, best_x, best_o = r.value, r.witness, o
@@ -174,11 +189,17 @@ def sup_by_maximization(problem: Difference, deadline: Deadline):
             status = Status.UNKNOWN
         if r.upper is not None:
             upper = r.upper if upper is None else max(upper, r.upper)
-    if best is None:  # pragma: no cover - the maximiser always evaluates the box centre
-        raise ToolkitBugError("no witness found")
-    if upper is None or upper < best:
+        else:
+            upper_known = False
+    if best is None:  # the time ran out before any point: the box centre is one
+        best_x, best_o = centre, max(range(len(diffs)), key=diffs.__getitem__)
+        best = diffs[best_o]
+    if not upper_known:
+        upper = None
+    elif upper is None or upper < best:
         upper = best
-    return SupResult(status, best, best_x, best_o, upper, stats, reason="" if status is Status.PROVED else "timeout")
+    return SupResult(status, best, best_x, best_o, upper, stats,
+                     reason="" if status is Status.PROVED else (reason or "timeout"))
 
 
 def _z3_hopping(problem: Difference, deadline: Deadline):
@@ -276,6 +297,12 @@ def solve(problem, deadline: Deadline):
             answer = step.chain().solve(problem, Deadline(step.budget(deadline.remaining())))
         except NotApplicable:
             continue  # the step's premise could not be shown: no verdict from it, go on
+        except DeadlineExpired:
+            if answer is None and deadline.expired():
+                raise  # nothing known at all: the command reports the timeout (exit code 3)
+            if deadline.expired():
+                break
+            continue  # the step's own budget ran out: the next step gets the rest
         used = step
         if answer.status is not Status.UNKNOWN or deadline.expired():
             break
