@@ -50,14 +50,14 @@ def _places(tmp_path):
     null_link = tmp_path / "null-link"
     null_link.symlink_to(os.devnull)
     return {
-        "folder": (folder, "is a folder"),
-        "folder-slash": (f"{tmp_path / 'new'}/", "names a folder"),
+        "folder": (folder, "it is a folder"),
+        "folder-slash": (f"{tmp_path / 'new'}/", "the path names a folder"),
         "fifo": (fifo, "is not a regular file"),
         "devnull-link": (null_link, "is not a regular file"),
         "missing-parent": (tmp_path / "missing" / "deeper" / "out.json", "does not exist"),
         "parent-is-file": (tmp_path / "net.json" / "out.json", "is not a folder"),
-        "proc": ("/proc/verify-test-output.json", "cannot write in the folder /proc"),
-        "empty": ("", "is empty"),
+        "proc": ("/proc/verify-test-output.json", "no file can be made in the folder /proc"),
+        "empty": ("", "its path is empty"),
     }
 
 
@@ -111,7 +111,7 @@ def test_every_output_argument_is_checked():
 def test_plot_outputs_are_checked_before_work(capsys, tmp_path, net):
     folder = tmp_path / "d.png"
     folder.mkdir()
-    _refused(capsys, ["tradeoff", "--d", "3", "--plot", folder], "is a folder")
+    _refused(capsys, ["tradeoff", "--d", "3", "--plot", folder], "it is a folder")
     _refused(capsys, ["tradeoff", "--d", "3", "--plot", tmp_path / "x.docx"], "unknown plot format")
     _refused(capsys, ["regions", net, "--box", "0,1", "--plot", tmp_path / "no" / "map.png"], "does not exist")
     _refused(capsys, ["images", "--plot", tmp_path / "no" / "w.png"], "does not exist")
@@ -169,22 +169,22 @@ VNN = ["--box", "0,1", "--threshold", "1"]
 def test_vnnlib_folder_places(capsys, tmp_path, net):
     afile = tmp_path / "afile"
     afile.write_text(SENTINEL)
-    _refused(capsys, ["export", net, "--vnnlib", afile, *VNN], "exists and is not a folder")
+    _refused(capsys, ["export", net, "--vnnlib", afile, *VNN], "it exists and is not a folder")
     assert afile.read_text() == SENTINEL
     null_link = tmp_path / "null-link"
     null_link.symlink_to(os.devnull)
     _refused(capsys, ["export", net, "--vnnlib", null_link, *VNN], "is not a folder")
     _refused(capsys, ["export", net, "--vnnlib", tmp_path / "no" / "bench", *VNN], "does not exist")
-    _refused(capsys, ["export", net, "--vnnlib", "/proc/verify-bench", *VNN], "cannot write in the folder /proc")
+    _refused(capsys, ["export", net, "--vnnlib", "/proc/verify-bench", *VNN], "no file can be made in the folder /proc")
     for clash in ("network.onnx", "property.vnnlib", "instances.csv"):
         bench = tmp_path / f"bench-{clash}"
         (bench / clash).mkdir(parents=True)
-        _refused(capsys, ["export", net, "--vnnlib", bench, *VNN], f"{clash}: is a folder")
+        _refused(capsys, ["export", net, "--vnnlib", bench, *VNN], f"{clash}: it is a folder")
         assert [p.name for p in bench.iterdir()] == [clash]  # nothing written beside it
     bench = tmp_path / "bench-fifo"
     bench.mkdir()
     os.mkfifo(bench / "difference.onnx")
-    _refused(capsys, ["export", net, "--vnnlib", bench, *VNN], "difference.onnx: is not a regular file")
+    _refused(capsys, ["export", net, "--vnnlib", bench, *VNN], "difference.onnx: it is not a regular file")
 
 
 def test_vnnlib_folder_says_what_it_replaced(capsys, tmp_path, net):

@@ -353,10 +353,14 @@ def _point(data: dict, key: str, dim: int) -> tuple[Fraction, ...]:
 
 
 def _solve(text: str, deadline) -> str:
-    """Answer of a fresh z3 context on an SMT-LIB2 text: ``"sat"``, ``"unsat"`` or ``"unknown"``."""
+    """Answer of a fresh z3 context on an SMT-LIB2 text: ``"sat"``, ``"unsat"`` or ``"unknown"``
+    (``deadline``: a :class:`~verify.deadline.Deadline`, or seconds, or None for no limit)."""
     from .backends.z3_backend import z3
     from .backends.z3_session import Z3Session
+    from .deadline import Deadline
 
+    if not isinstance(deadline, Deadline):
+        deadline = Deadline(deadline)
     if deadline.expired():
         return "unknown"
     session = Z3Session(deadline)

@@ -39,6 +39,21 @@ def _check_written_size(args) -> None:
     from .. import limits
 
     g = args.gadget
+    # the node count first: a construction too big to build at all says so in its own words
+    if args.kind == "max-tree" and args.d is not None and args.d >= 1:
+        limits.check_size(args.d + limits.tree_nodes(args.d, g) + 1, f"max-tree d={args.d} gadget={g}")
+    elif args.kind == "max-chain" and args.d is not None and args.d >= 1:
+        limits.check_size(limits.chain_nodes(args.d, g), f"max-chain d={args.d} gadget={g}")
+    elif args.kind == "truncated-tree" and args.d is not None and args.d >= 1 and args.level is not None and args.level >= 0:
+        limits.check_size(limits.truncated_tree_nodes(args.d, args.level, g),
+                          f"truncated-tree d={args.d} level={args.level} gadget={g}")
+    elif args.kind == "mean" and args.d is not None and args.d >= 1:
+        limits.check_size(args.d + 2, f"mean d={args.d}")
+    elif args.kind == "pool2d" and None not in (args.height, args.width, args.kernel) and min(args.height, args.width, args.kernel) >= 1:
+        s = args.kernel if args.stride is None else args.stride
+        if s >= 1:
+            limits.check_size(limits.pool2d_nodes(args.height, args.width, args.kernel, s, g),
+                              f"pool2d {args.height}x{args.width} k={args.kernel} s={s} gadget={g}")
     if args.kind == "max-tree" and args.d is not None and args.d >= 1:
         limits.check_dense(limits.tree_dense(args.d, g), f"max-tree d={args.d} gadget={g}")
     elif args.kind == "max-chain" and args.d is not None and args.d >= 1:

@@ -60,7 +60,7 @@ def check_outputs(args) -> None:
         flag = "--" + dest.replace("_", "-")
         for t in targets:
             if t in seen:
-                raise VerifyError(f"{value}: {seen[t]} and {flag} name the same file")
+                raise VerifyError(f"cannot write {value}: {seen[t]} and {flag} name the same file")
             seen[t] = flag
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..backends.sympy_backend import to_sympy
-from .common import add_network_arg, emit_json, load
+from .common import add_network_arg, emit_json, load, timeout_arg
 
 __all__ = ["register", "run"]
 
@@ -15,6 +15,8 @@ def register(sub) -> None:
     g.add_argument("--latex", action="store_true", help="LaTeX instead of sympy text")
     g.add_argument("--piecewise", action="store_true", help="ReLUs and maxima as Piecewise")
     p.add_argument("--json", action="store_true", help="print {\"outputs\": [...]} as JSON")
+    p.add_argument("--timeout", type=timeout_arg, metavar="SECONDS", default=None,
+                   help="give up after this many seconds (exit code 3)")
     p.set_defaults(func=run)
 
 
@@ -22,7 +24,7 @@ def run(args) -> int:
     import sympy as sp
 
     net = load(args)
-    exprs = to_sympy(net, form="piecewise" if args.piecewise else "max")
+    exprs = to_sympy(net, form="piecewise" if args.piecewise else "max", deadline=getattr(args, "deadline", None))
     exprs = exprs if isinstance(exprs, tuple) else (exprs,)
     texts = [sp.latex(e) if args.latex else str(e) for e in exprs]
     if args.json:

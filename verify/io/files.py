@@ -39,7 +39,7 @@ def _target(path: str | os.PathLike) -> tuple[str, Path]:
     """The path as the user wrote it (for messages) and the real place a write goes to (symlinks followed)."""
     text = os.fspath(path)
     if not text.strip():
-        raise OutputPathError("an output path is empty")
+        raise OutputPathError("cannot write an output: its path is empty")
     return text, Path(os.path.realpath(text))
 
 
@@ -51,12 +51,12 @@ def _probe_folder(text: str, folder: Path) -> None:
         while not up.exists() and up != up.parent:
             up = up.parent
         if up.exists() and not up.is_dir():
-            raise OutputPathError(f"{text}: {up} is not a folder")
-        raise OutputPathError(f"{text}: the folder {folder} does not exist")
+            raise OutputPathError(f"cannot write {text}: {up} is not a folder")
+        raise OutputPathError(f"cannot write {text}: the folder {folder} does not exist")
     try:
         fd, tmp = tempfile.mkstemp(prefix=".verify-probe.", dir=folder)
     except OSError as exc:
-        raise OutputPathError(f"{text}: cannot write in the folder {folder} ({exc.strerror or exc})") from None
+        raise OutputPathError(f"cannot write {text}: no file can be made in the folder {folder} ({exc.strerror or exc})") from None
     os.close(fd)
     os.unlink(tmp)
 
@@ -71,23 +71,23 @@ def check_output_file(path: str | os.PathLike, *, inputs: Iterable = ()) -> Path
     """
     text, target = _target(path)
     if text.endswith(("/", os.sep)):
-        raise OutputPathError(f"{text}: names a folder, expected a file name")
+        raise OutputPathError(f"cannot write {text}: the path names a folder, not a file")
     try:
         st = os.stat(target)
     except (FileNotFoundError, NotADirectoryError):  # the folder check below says which part is wrong
         st = None
     except OSError as exc:
-        raise OutputPathError(f"{text}: cannot use this path ({exc.strerror or exc})") from None
+        raise OutputPathError(f"cannot write {text}: cannot use this path ({exc.strerror or exc})") from None
     if st is not None:
         if stat.S_ISDIR(st.st_mode):
-            raise OutputPathError(f"{text}: is a folder, expected a file name")
+            raise OutputPathError(f"cannot write {text}: it is a folder, not a file name")
         if not stat.S_ISREG(st.st_mode):
-            raise OutputPathError(f"{text}: is not a regular file (a device, pipe or socket); it is not replaced")
+            raise OutputPathError(f"cannot write {text}: it is not a regular file (a device, pipe or socket); it is not replaced")
         if not os.access(target, os.W_OK):
-            raise OutputPathError(f"{text}: the file is read-only")
+            raise OutputPathError(f"cannot write {text}: the file is read-only")
     for other in inputs:
         if other is not None and os.path.realpath(os.fspath(other)) == str(target):
-            raise OutputPathError(f"{text}: is also an input of the command; choose another output file")
+            raise OutputPathError(f"cannot write {text}: it is also an input of the command; choose another output file")
     _probe_folder(text, target.parent)
     return target
 
@@ -99,7 +99,7 @@ def check_output_dir(path: str | os.PathLike, names: Iterable[str], *, inputs: I
     names = list(names)
     if target.exists():
         if not target.is_dir():
-            raise OutputPathError(f"{text}: exists and is not a folder")
+            raise OutputPathError(f"cannot write {text}: it exists and is not a folder")
         for name in names:
             check_output_file(os.path.join(text, name), inputs=inputs)
         return [n for n in names if (target / n).exists()]
@@ -114,7 +114,7 @@ def _refuse_special(path: Path) -> None:
         return
     if not stat.S_ISREG(st.st_mode):
         kind = "a folder" if stat.S_ISDIR(st.st_mode) else "not a regular file"
-        raise OutputPathError(f"{path}: is {kind}; it is not replaced")
+        raise OutputPathError(f"cannot write {path}: it is {kind}; it is not replaced")
 
 
 def _temp_beside(path: Path) -> str:
