@@ -35,6 +35,8 @@ COMMANDS = (
     "recheck",
     "regions",
     "sweep",
+    "describe",
+    "search",
 )
 
 class _Parser(argparse.ArgumentParser):

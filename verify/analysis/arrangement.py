@@ -375,7 +375,10 @@ def check_exact_arrangement(net: Network, timeout: float | None = None) -> Exact
     >>> check_exact_arrangement(max_tree(4, gadget="B")).status
     <Status.PROVED: 'PROVED'>
     """
-    return prove_by_arrangement(net, timeout=timeout)[0]
+    result, proof = prove_by_arrangement(net, timeout=timeout)
+    if proof is not None:
+        result.arrangement_proof = proof  # for verify.certificates.certificate_for
+    return result
 
 
 def arrangement_certificate(net: Network, proof: ArrangementProof) -> dict:

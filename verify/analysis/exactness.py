@@ -185,6 +185,13 @@ def check_exact(net: Network, domain: Box | RealSpace | None = None, *, timeout:
     <Status.PROVED: 'PROVED'>
     """
     result = None
+    if backend == "arrangement":
+        # Exactness on R^d by the hyperplane arrangement of a bias-free network (verify.analysis.arrangement).
+        if domain is not None and not isinstance(domain, RealSpace):
+            raise VerifyError("the arrangement backend decides exactness on all of R^d only (no --box)")
+        from .arrangement import check_exact_arrangement
+
+        return check_exact_arrangement(net, timeout=timeout)
     if backend == "auto" and (domain is None or isinstance(domain, RealSpace)) and net.n_outputs == 1 \
             and net.windows == (tuple(range(net.n_inputs)),):
         # One output that is the max of all inputs, on R^d: try the symmetry reduction first (proved
