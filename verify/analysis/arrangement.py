@@ -316,8 +316,9 @@ def prove_by_arrangement(net: Network, *, timeout: float | None = None, samples:
     int_layers = integer_layers(net)
     Q = math.prod(q for _, q in int_layers)
     rnd = random.Random(seed)
-    X = np.array([[rnd.randint(-2 ** 20, 2 ** 20) for _ in range(d)] for _ in range(samples)], dtype=np.int64)
-    bad = _first_mismatch(net, int_layers, X, Q)
+    X = np.array([[rnd.randint(-2 ** 20, 2 ** 20) for _ in range(d)] for _ in range(samples)],
+                 dtype=np.int64).reshape(samples, d)
+    bad = _first_mismatch(net, int_layers, X, Q) if samples else None
     if bad is not None:
         return _refuted(domain, deadline, bad, "a random integer point"), None
     hyper = network_hyperplanes(forms, net.windows)

@@ -95,6 +95,7 @@ FAMILY_MODULES = (
     "claims_gradients",
     "claims_max5",
     "claims_regions",
+    "claims_frontier",
 )
 
 
