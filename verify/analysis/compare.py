@@ -18,10 +18,14 @@ __all__ = ["worst_case_difference"]
 
 
 def worst_case_difference(f: Network, g: Network, box: Box, *, timeout: float | None = None,
-                          samples: int = 512, seed: int = 0) -> ErrorResult:
+                          samples: int = 512, seed: int = 0, backend: str = "z3",
+                          decompose: bool = False) -> ErrorResult:
     """Exact ``sup (f - g)`` (``sup_over``) and ``sup (g - f)`` (``sup_under``) over ``box``.
 
     The result has the fields of :class:`ErrorResult`, with ``g`` in the place of the max reference.
+    ``backend``: "z3", "milp" or "auto" (as in :func:`verify.analysis.worst_case.worst_case_error`).
+    ``decompose=True`` solves each output on the sub-network of the inputs it reads, identical ones once
+    (:func:`verify.analysis.decompose.decomposed_difference`, whose per-output answers it drops).
 
     Examples
     --------
@@ -38,4 +42,10 @@ def worst_case_difference(f: Network, g: Network, box: Box, *, timeout: float | 
         )
     if box.dim != f.n_inputs:
         raise VerifyError(f"box has dimension {box.dim}, the networks have {f.n_inputs} inputs")
-    return both_sides(f, g, box, timeout=timeout, samples=samples, seed=seed)
+    if decompose:
+        from .decompose import decomposed_difference
+
+        return decomposed_difference(f, g, box, backend=backend, timeout=timeout, samples=samples, seed=seed).overall
+    from .worst_case import _pick_backend
+
+    return both_sides(f, g, box, timeout=timeout, samples=samples, seed=seed, backend=_pick_backend(backend, f))

@@ -12,13 +12,12 @@ deep network geometry and decision boundaries", CVPR 2023.
 
 from __future__ import annotations
 
-import io
 from fractions import Fraction
 from typing import Sequence
 
 from ..domain import Box
 from ..errors import DomainError, ResourceLimitError
-from ..io.files import atomic_write_bytes
+from ..io.figures import save_figure
 from ..ir.graph import Network
 from .reference import reference_network
 from .regions import Region, iter_regions, slice_network
@@ -112,8 +111,5 @@ def plot_region_map(net: Network, box: Box, i: int, j: int, path: str, base: Seq
     base_text = ", ".join(str(v) for v in base)
     title = f"{title}, slice (x{i}, x{j}) through ({base_text})" if net.n_inputs > 2 else title
     ax.set_title(f"{title}\n{len(regions)} activation regions on the slice; black: pieces of max", fontsize=9)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    plt.close(fig)
-    atomic_write_bytes(path, buf.getvalue())
+    save_figure(fig, path)
     return {"activation_regions": len(regions), "max_pieces": len(pieces)}
