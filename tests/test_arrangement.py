@@ -31,8 +31,8 @@ from verify.ir.layers import Layer, from_layers, to_layers
 import numpy as np
 
 
-def _rebuild(d, W, act=("relu", "relu", "linear")):
-    return from_layers(d, [Layer(tuple(map(tuple, w)), (F(0),) * len(w), a) for w, a in zip(W, act)])
+def _rebuild(d, W, act=("relu", "relu", "linear"), windows=None):
+    return from_layers(d, [Layer(tuple(map(tuple, w)), (F(0),) * len(w), a) for w, a in zip(W, act)], windows=windows)
 
 
 def scramble(net, seed, noise_pairs=0):
@@ -82,7 +82,8 @@ def perturb(net, layer, r, c, delta):
     L = to_layers(net)
     W = [[list(row) for row in l.weights] for l in L]
     W[layer][r][c] += delta
-    return _rebuild(net.n_inputs, W, tuple(l.activation for l in L))
+    return _rebuild(net.n_inputs, W, tuple(l.activation for l in L),
+                    windows=net.windows if net.has_explicit_windows else None)
 
 
 def _agree_with_z3(net):
@@ -159,6 +160,7 @@ def test_perturbed_max6_is_refuted_with_an_exact_counterexample():
     assert evaluate(bad, res.counterexample)[0] == res.network_value != max(res.counterexample)
 
 
+@pytest.mark.slow
 def test_public_max6_is_proved_on_r6_and_its_certificate_rechecks():
     net = max6_two_hidden()
     res, proof = prove_by_arrangement(net)
@@ -227,3 +229,23 @@ def test_hyperplanes_of_a_block_unit():
     forms = two_layer_form(net)
     hyper = set(network_hyperplanes(forms, [()]))
     assert hyper == {(1, -1, 0), (1, 0, -1), (1, 1, -2)}
+
+
+def test_pooling_layer_with_several_windows_agrees_with_z3():
+    from verify.constructions import pool2d
+
+    net = pool2d(2, 3, 2, 1, "A")  # two overlapping 2x2 windows
+    assert check_exact_arrangement(net).status is Status.PROVED
+    assert check_exact(net, backend="z3").status is Status.PROVED
+    bad = perturb(net, 2, 1, 0, F(1, 5))
+    res, _ = prove_by_arrangement(bad, samples=0)
+    assert res.status is check_exact(bad, backend="z3").status is Status.REFUTED
+
+
+def test_built_max5_and_shipped_max5_are_both_max_on_r5():
+    """Both proved equal to max on R^5, hence equal to each other (shared/data/README.md's construction)."""
+    from verify.constructions.support_sum import compile_support_sum, load_shipped_support_sum
+
+    built = compile_support_sum(load_shipped_support_sum("max5"))
+    assert check_exact_arrangement(built).status is Status.PROVED
+    assert check_exact_arrangement(load_max5()).status is Status.PROVED

@@ -118,3 +118,17 @@ def test_cli_search_exit_codes_and_recheck(tmp_path):
     assert again.returncode == 0 and "HOLDS" in again.stdout
     bad = subprocess.run([sys.executable, "-m", "verify.cli", "search", "--max", "12"], capture_output=True, text=True)
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1
+
+
+@pytest.mark.slow
+def test_shipped_max7_certificate_rechecks_and_tampering_fails():
+    """msun170/relu-max6 claims max of 7 is not in the weight-2 family; the shipped certificate says so."""
+    from importlib import resources
+
+    cert = json.loads(resources.files("verify").joinpath("data", "max7_weight2_certificate.json").read_text())
+    assert cert["n"] == 7 and cert["weight"] == 2 and cert["hidden"] == 2
+    out = recheck_search(cert)
+    assert out.holds, out.reason
+    bad = copy.deepcopy(cert)
+    bad["y"][3] -= 1
+    assert recheck_search(bad).holds is False
