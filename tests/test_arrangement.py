@@ -249,3 +249,26 @@ def test_built_max5_and_shipped_max5_are_both_max_on_r5():
     built = compile_support_sum(load_shipped_support_sum("max5"))
     assert check_exact_arrangement(built).status is Status.PROVED
     assert check_exact_arrangement(load_max5()).status is Status.PROVED
+
+
+def test_cli_exact_arrangement_certificate_and_recheck(tmp_path):
+    import subprocess
+    import sys
+
+    from verify.io.json_format import save_network
+
+    net = tmp_path / "n.json"
+    cert = tmp_path / "c.json"
+    save_network(scramble(max_tree(4, "B"), 3, noise_pairs=1), net)
+    run = lambda *a: subprocess.run([sys.executable, "-m", "verify.cli", *a], capture_output=True, text=True)
+    p = run("exact", str(net), "--backend", "arrangement", "--certificate", str(cert), "--json")
+    assert p.returncode == 0 and json.loads(p.stdout)["backend"] == "arrangement", p.stderr
+    assert json.loads(cert.read_text())["format"] == "verify-arrangement/1"
+    q = run("recheck", str(cert))
+    assert q.returncode == 0 and "HOLDS" in q.stdout
+    data = json.loads(cert.read_text())
+    data["rays"].pop()
+    data["values"].pop()
+    cert.write_text(json.dumps(data))
+    assert run("recheck", str(cert)).returncode == 1
+    assert run("exact", str(net), "--backend", "arrangement", "--box", "0,1").returncode == 2

@@ -48,7 +48,6 @@ import numpy as np
 
 from ..backends.evaluator import evaluate
 from ..domain import RealSpace
-from ..errors import VerifyError
 from ..ir.graph import Network
 from ..ir.layers import to_layers
 from .flats import FlatBudgetExceeded, enumerate_flats, essential_coordinates, primitive_rows

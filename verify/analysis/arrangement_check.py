@@ -30,7 +30,7 @@ from fractions import Fraction
 
 import numpy as np
 
-__all__ = ["recheck_arrangement", "ARRANGEMENT_FORMAT"]
+__all__ = ["recheck_arrangement", "recheck", "ARRANGEMENT_FORMAT"]
 
 ARRANGEMENT_FORMAT = "verify-arrangement/1"
 
@@ -364,3 +364,7 @@ def _recheck(cert: dict, checks: list) -> None:
             if y[o] != max(x[i] for i in w):
                 raise _Fails(f"the exact evaluator disagrees with max at {list(r)}")
     checks.append("the exact rational evaluator agrees at sampled rays")
+
+
+#: The checker under the name the certificate kinds share (``verify recheck`` dispatches on the format).
+recheck = recheck_arrangement

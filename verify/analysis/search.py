@@ -227,7 +227,14 @@ def search_max(n: int, hidden: int = 2, weight: int = 2, *, symmetric: bool = Tr
     out.stats.update({"zonotopes": fam.zonotopes, "orbits": len(fam.orbits), "blocks": fam.blocks,
                       "seconds_family": round(time.monotonic() - t0, 3)})
     t1 = time.monotonic()
-    R = sorted_rays(n, weight, deadline=deadline) if symmetric else all_rays(n, weight, deadline=deadline)
+    from .flats import FlatBudgetExceeded
+
+    try:
+        R = sorted_rays(n, weight, deadline=deadline) if symmetric else all_rays(n, weight, deadline=deadline)
+    except FlatBudgetExceeded as exc:
+        out.reason = f"the points that suffice were not enumerated: {exc}"
+        out.stats["seconds_total"] = round(time.monotonic() - t0, 3)
+        return out
     ones = np.ones((1, n), dtype=np.int64)
     X = np.concatenate([R, ones, -ones])
     out.stats.update({"points": len(X), "seconds_points": round(time.monotonic() - t1, 3)})
