@@ -37,7 +37,7 @@ import numpy as np
 
 from ..errors import VerifyError
 
-__all__ = ["FlatLevels", "FlatBudgetExceeded", "essential_coordinates", "enumerate_flats", "primitive_rows",
+__all__ = ["FlatLevels", "FlatBudgetExceeded", "MAX_FLATS", "essential_coordinates", "enumerate_flats", "primitive_rows",
            "line_keys", "subspace_keys", "safe_dtype", "INT64_SAFE"]
 
 INT64_SAFE = 2 ** 62
@@ -192,12 +192,16 @@ def essential_coordinates(normals: list[tuple[int, ...]], d: int) -> tuple[list[
     return pivots, rank, lineality
 
 
+MAX_FLATS = 2_000_000  # flats kept at one level (about 1-2 GB at rank 6); more is refused, not attempted
+
+
 def enumerate_flats(A: np.ndarray, *, deadline=None, max_candidates: int | None = None,
-                    chunk: int = 2048) -> FlatLevels:
+                    max_flats: int = MAX_FLATS, chunk: int = 2048) -> FlatLevels:
     """Every flat of rank ``1 .. k-1`` of the essential arrangement with normals ``A`` (``m x k``, rank k).
 
-    Raises :class:`FlatBudgetExceeded` when ``deadline`` expires or more than ``max_candidates``
-    intersections would be computed (checked before each level and between chunks).
+    Raises :class:`FlatBudgetExceeded` when ``deadline`` expires, more than ``max_candidates``
+    intersections would be computed, or a level would hold more than ``max_flats`` flats (checked before
+    each level and between chunks, so memory stays bounded).
     """
     A = np.asarray(A)
     m, k = A.shape
@@ -253,6 +257,15 @@ def enumerate_flats(A: np.ndarray, *, deadline=None, max_candidates: int | None 
             keys_all.append(key[first])
             bases_all.append(Un[first])
             idx_all.append(np.concatenate([P[parent[first]], hyper[first][:, None]], axis=1))
+            if sum(len(kk) for kk in keys_all) > 2 * max_flats:  # chunk-wise distinct, not yet merged
+                merged = len(_unique_rows(np.concatenate(keys_all)))
+                if merged > max_flats:
+                    raise FlatBudgetExceeded(f"more than {max_flats} flats of rank {j}")
+                keys_all = [np.concatenate(keys_all)]
+                keep = _unique_rows(keys_all[0])
+                keys_all = [keys_all[0][keep]]
+                bases_all = [np.concatenate(bases_all)[keep]]
+                idx_all = [np.concatenate(idx_all)[keep]]
         if not keys_all:
             raise VerifyError(f"no flat of rank {j} found: the normals do not have rank {k}")  # pragma: no cover
         dtype = object if any(kk.dtype == object for kk in keys_all) else np.int64
@@ -260,6 +273,8 @@ def enumerate_flats(A: np.ndarray, *, deadline=None, max_candidates: int | None 
         basis = np.concatenate([bb.astype(dtype) for bb in bases_all])
         ind = np.concatenate(idx_all)
         first = _unique_rows(key)
+        if len(first) > max_flats:
+            raise FlatBudgetExceeded(f"more than {max_flats} flats of rank {j}")
         base, idx = basis[first], ind[first]
         if base.dtype == object and _maxabs(base) < 2 ** 40:
             base = base.astype(np.int64)
