@@ -192,7 +192,7 @@ def essential_coordinates(normals: list[tuple[int, ...]], d: int) -> tuple[list[
     return pivots, rank, lineality
 
 
-MAX_FLATS = 2_000_000  # flats kept at one level (about 1-2 GB at rank 6); more is refused, not attempted
+MAX_FLATS = 1_000_000  # flats kept at one level (below ~2 GB at rank 6); more is refused, not attempted
 
 
 def enumerate_flats(A: np.ndarray, *, deadline=None, max_candidates: int | None = None,
@@ -257,7 +257,7 @@ def enumerate_flats(A: np.ndarray, *, deadline=None, max_candidates: int | None 
             keys_all.append(key[first])
             bases_all.append(Un[first])
             idx_all.append(np.concatenate([P[parent[first]], hyper[first][:, None]], axis=1))
-            if sum(len(kk) for kk in keys_all) > 2 * max_flats:  # chunk-wise distinct, not yet merged
+            if sum(len(kk) for kk in keys_all) > max_flats:  # chunk-wise distinct, not yet merged
                 merged = len(_unique_rows(np.concatenate(keys_all)))
                 if merged > max_flats:
                     raise FlatBudgetExceeded(f"more than {max_flats} flats of rank {j}")

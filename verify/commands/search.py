@@ -59,7 +59,7 @@ def run(args) -> int:
         word = {"found": "FOUND", "infeasible": "NOT IN THIS FAMILY", "unknown": "UNKNOWN"}[res.status]
         print(f"{word}: {res.reason}")
         st = res.stats
-        if "orbits" in st:
+        if all(k in st for k in ("orbits", "points", "rank")):
             print(f"  family: {st['zonotopes']} zonotopes, {st['blocks']} blocks in {st['orbits']} orbits; "
                   f"{st['points']} points, rank {st.get('rank')}")
         if res.status == "found":
