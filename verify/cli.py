@@ -42,6 +42,8 @@ COMMANDS = (
     "recheck",
     "regions",
     "sweep",
+    "describe",
+    "search",
 )
 
 class _Parser(argparse.ArgumentParser):

@@ -8,7 +8,7 @@ import sys
 from typing import Any
 
 from ..domain import Box, RealSpace, parse_box
-from ..errors import VerifyError
+from ..errors import OutputPathError, VerifyError
 from ..io.files import atomic_write_bytes, check_output_dir, check_output_file
 from ..io.json_format import load_network
 from ..ir.graph import Network
@@ -48,15 +48,21 @@ def check_outputs(args) -> None:
         value = getattr(args, dest, None)
         if value is None or value is False:
             continue
-        if kind == "dir":
-            check_output_dir(value, names, inputs=inputs)
-            targets = [os.path.realpath(os.path.join(value, n)) for n in names]
-        else:
-            if kind == "plot":
-                from ..io.figures import figure_format
+        try:
+            if kind == "dir":
+                check_output_dir(value, names, inputs=inputs)
+                targets = [os.path.realpath(os.path.join(value, n)) for n in names]
+            else:
+                if kind == "plot":
+                    from ..io.figures import figure_format
 
-                figure_format(value)
-            targets = [str(check_output_file(value, inputs=inputs))]
+                    figure_format(value)
+                targets = [str(check_output_file(value, inputs=inputs))]
+        except OutputPathError as exc:  # say which output it is (the certificate, the plot, ...)
+            text = str(exc)
+            if dest != "output" and text.startswith("cannot write "):
+                text = f"cannot write {dest.replace('_', ' ')} " + text[len("cannot write "):]
+            raise OutputPathError(text) from None
         flag = "--" + dest.replace("_", "-")
         for t in targets:
             if t in seen:
@@ -89,7 +95,7 @@ def save_certificate_of(args, net, result) -> None:
     path = getattr(args, "certificate", None)
     if path is None:
         return
-    from ..analysis.results import Status
+    from ..status import Status
     from ..certificates import certificate_for, save_certificate
 
     if result.status is Status.UNKNOWN:

@@ -86,7 +86,7 @@ def place(path: Iterable) -> str:
     while k < len(path):
         key = path[k]
         nxt = path[k + 1] if k + 1 < len(path) else None
-        if key in ("layers", "nodes", "windows", "outputs", "queries") and isinstance(nxt, int):
+        if key in ("layers", "nodes", "windows", "outputs", "queries", "terms", "blocks", "generators") and isinstance(nxt, int):
             words.append(f"{key[:-1] if key != 'queries' else 'query'} {nxt + 1}")
             k += 2
         elif key == "weights" and isinstance(nxt, int):
@@ -118,26 +118,33 @@ def _find_duplicate(data: Any, path: list) -> tuple[list, str] | None:
     return None
 
 
-def load_json(text: str, source: str | None = None) -> Any:
-    """Parse JSON text by the rules of the module; raise :class:`NetworkFormatError` naming the place."""
+def load_json(text: str, source: str | None = None, *, error: type = NetworkFormatError,
+              no_fractions: str | None = None) -> Any:
+    """Parse JSON text by the rules of the module; raise ``error`` (a :class:`NetworkFormatError` by
+    default) naming the place. ``no_fractions``: a format whose bare JSON numbers must be integers gives
+    the message refusing ``1.5`` or ``1.0`` (non-integers are then written as strings)."""
+    def integers_only(text: str):
+        raise _Reject(f"{text} {no_fractions}")
+
+    parse_float = _parse_float_text if no_fractions is None else integers_only
     try:
-        data = json.loads(text, parse_float=_parse_float_text, parse_int=_parse_int_text,
+        data = json.loads(text, parse_float=parse_float, parse_int=_parse_int_text,
                           parse_constant=_reject_constant, object_pairs_hook=_pairs)
     except _Reject as exc:
-        raise NetworkFormatError(str(exc), source=source) from None
+        raise error(str(exc), source=source) from None
     except json.JSONDecodeError as exc:
-        raise NetworkFormatError(f"not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})",
-                                 source=source) from None
+        raise error(f"not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})",
+                    source=source) from None
     except RecursionError:
-        raise NetworkFormatError("JSON nested too deeply", source=source) from None
+        raise error("JSON nested too deeply", source=source) from None
     try:
         found = _find_duplicate(data, [])
     except RecursionError:  # pragma: no cover - json's own limit is lower than this walk's
-        raise NetworkFormatError("JSON nested too deeply", source=source) from None
+        raise error("JSON nested too deeply", source=source) from None
     if found:
         path, key = found
-        raise NetworkFormatError(f"key {show(key)} is given twice (a JSON object's keys must be unique)",
-                                 where=place(path), source=source)
+        raise error(f"key {show(key)} is given twice (a JSON object's keys must be unique)",
+                    where=place(path), source=source)
     return data
 
 
