@@ -97,5 +97,9 @@ def test_the_checks_can_fail(tmp_path):
         (Outcome(case, 0, 0.5, "", "", {}, {str(tmp_path / ".out.json.abc.tmp"): ("file", b"")}), "partial file"),
         (Outcome(case, 7, 0.5, "", "x\n", {}, {}), "exit code 7"),
     ]
+    hung = Outcome(Case(["info", "x.json"], tmp_path, None, False), None, 61.0, "", "", {}, {})
+    bad.append((hung, "hung"))
+    # a command that has --timeout, run without one, may take as long as its work (killed at the cap)
+    assert check_outcome(Outcome(Case(["search", "--max", "5"], tmp_path, None, True), None, 61.0, "", "", {}, {})) == []
     for outcome, fragment in bad:
         assert any(fragment in p for p in check_outcome(outcome)), (fragment, check_outcome(outcome))

@@ -60,8 +60,11 @@ def check_outputs(args) -> None:
                 targets = [str(check_output_file(value, inputs=inputs))]
         except OutputPathError as exc:  # say which output it is (the certificate, the plot, ...)
             text = str(exc)
-            if dest != "output" and text.startswith("cannot write "):
-                text = f"cannot write {dest.replace('_', ' ')} " + text[len("cannot write "):]
+            name = dest.replace("_", " ")
+            if dest != "output" and text.startswith("cannot write the output:"):
+                text = f"cannot write the {name} output:" + text[len("cannot write the output:"):]
+            elif dest != "output" and text.startswith("cannot write "):
+                text = f"cannot write {name} " + text[len("cannot write "):]
             raise OutputPathError(text) from None
         flag = "--" + dest.replace("_", "-")
         for t in targets:

@@ -23,7 +23,11 @@ def register(sub) -> None:
 def run(args) -> int:
     if args.kernel < 2 or args.kernel > 4:
         raise VerifyError(f"--kernel must be 2, 3 or 4, got {args.kernel}")
+    if args.stride < 1:
+        raise VerifyError(f"--stride must be at least 1, got {args.stride}")
     names = [n.strip() for n in args.images.split(",") if n.strip()]
+    if not names:
+        raise VerifyError(f"--images names no image (choose from {', '.join(IMAGES)})")
     rep, arrays = image_report(args.kernel, args.stride, names)
     if args.plot:
         try:

@@ -39,7 +39,15 @@ def _target(path: str | os.PathLike) -> tuple[str, Path]:
     """The path as the user wrote it (for messages) and the real place a write goes to (symlinks followed)."""
     text = os.fspath(path)
     if not text.strip():
-        raise OutputPathError("cannot write an output: its path is empty")
+        raise OutputPathError("cannot write the output: its path is empty")
+    try:
+        name_max = os.pathconf(os.path.dirname(os.path.abspath(text)) or "/", "PC_NAME_MAX")
+    except (OSError, ValueError):
+        name_max = 255
+    long = next((part for part in Path(text).parts if len(os.fsencode(part)) > name_max), None)
+    if long is not None:  # the system refuses such a name (ENAMETOOLONG) wherever it is used
+        raise OutputPathError(f"cannot write {text[:80]}...: a part of the path has {len(os.fsencode(long))} "
+                              f"bytes, more than the {name_max} a file name may have here")
     return text, Path(os.path.realpath(text))
 
 
@@ -97,7 +105,11 @@ def check_output_dir(path: str | os.PathLike, names: Iterable[str], *, inputs: I
     already (they will be replaced). The folder itself may be missing (it is made), its parent may not."""
     text, target = _target(path)
     names = list(names)
-    if target.exists():
+    try:
+        exists = target.exists()
+    except OSError as exc:
+        raise OutputPathError(f"cannot write {text}: cannot use this path ({exc.strerror or exc})") from None
+    if exists:
         if not target.is_dir():
             raise OutputPathError(f"cannot write {text}: it exists and is not a folder")
         for name in names:
@@ -118,7 +130,8 @@ def _refuse_special(path: Path) -> None:
 
 
 def _temp_beside(path: Path) -> str:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    # the name is cut so that the temporary name stays a legal file name when the target's is near the limit
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:100]}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     _PENDING.add(tmp)
     return tmp
