@@ -189,6 +189,51 @@ def test_the_hard_exit_stops_a_stuck_c_call(tmp_path):
     assert not (tmp_path / "out.partial").exists()  # the temporary file of the write is removed
 
 
+HOLDING_GIL = r"""
+import ctypes, signal, sys
+signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGALRM])
+import verify.commands.error as error_cmd
+from verify.io import files
+python_api = ctypes.PyDLL(None)  # calls through PyDLL keep the GIL: no Python thread can run meanwhile
+
+def stuck(*args, **kwargs):
+    open(TMP, "w").write("half")  # a write in progress, named as the atomic writer names it
+    python_api.sleep(60)  # like a long flint or gmpy call
+
+error_cmd.worst_case_error = stuck
+sys.argv = ["verify", "error", NET, "--box", "0,1", "--timeout", "1", "--certificate", OUT]
+from verify.cli import main
+sys.exit(main())
+"""
+
+
+def test_the_watchdog_stops_a_c_call_that_holds_the_gil(tmp_path):
+    """The timer thread cannot run while a C call holds the GIL (seen: flint's rank in `verify search
+    --max 5 --timeout 5` ended after 42 s); the watchdog process ends the command anyway, with exit
+    code 3, one line, and the temporary file of the write removed."""
+    net = tmp_path / "m.json"
+    assert main(["build", "mean", "--d", "2", "-o", str(net)]) == 0
+    startup = _startup()
+    out, tmp = tmp_path / "c.json", tmp_path / ".c.json.abc123.tmp"
+    code = HOLDING_GIL.replace("TMP", repr(str(tmp))).replace("NET", repr(str(net))).replace("OUT", repr(str(out)))
+    proc, seconds = _timed(code=code)
+    assert proc.returncode == 3, (proc.returncode, proc.stderr)
+    assert proc.stderr.strip() == "verify: unknown: the time limit of 1 s ran out (stopped)"
+    assert seconds - startup <= 1 + allowed_overrun(1)
+    assert not tmp.exists() and not out.exists()
+
+
+def test_the_watchdog_is_gone_after_a_normal_end(tmp_path):
+    """A command that ends in time leaves no watchdog behind (it is killed and reaped)."""
+    code = ("import os, sys\nfrom verify.cli import main\nsys.argv = ['verify', 'optimal', '--d', '3', '--R', '0,1', "
+            "'--timeout', '30']\nc = main()\nprint(sorted(os.listdir('/proc/self/task')) and "
+            "len([p for p in os.listdir('/proc') if p.isdigit() and open(f'/proc/{p}/stat').read().split()[3] == "
+            "str(os.getpid())]))\nsys.exit(c)")
+    proc, seconds = _timed(code=code)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "0"  # no child process left
+
+
 # -- the faster code computes the same values ---------------------------------------------------------------
 def test_wide_sums_are_exact():
     from verify.backends.evaluator import _wide_sum

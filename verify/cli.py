@@ -76,6 +76,74 @@ ALARM_AFTER = 0.5  # seconds past the timeout: SIGALRM raises DeadlineExpired in
 HARD_EXIT_MARGIN = 0.3  # seconds before the end of the allowed overrun: one line, exit 3 (programs only)
 
 
+WATCHDOG_AFTER = 0.15  # seconds after the timer thread's exit: the watchdog process (a C call holding the GIL)
+
+
+def _temp_patterns(args) -> tuple:
+    """(folder, prefix) of the temporary siblings the atomic writer makes for the outputs of ``args``
+    (:func:`verify.io.files._temp_beside`: ``.NAME[:100].XXXX.tmp``), for the watchdog to remove."""
+    import os
+
+    out = []
+    for dest, kind, names in getattr(args, "output_args", ()):
+        value = getattr(args, dest, None)
+        if not isinstance(value, str) or not value:
+            continue
+        targets = [os.path.join(value, n) for n in names] if kind == "dir" else [value]
+        for t in targets:
+            real = os.path.realpath(t)
+            out.append((os.path.dirname(real), "." + os.path.basename(real)[:100] + "."))
+    return tuple(out)
+
+
+def _start_watchdog(delay: float, timeout: float, patterns: tuple) -> int | None:
+    """Fork a watchdog that ends this process ``delay`` seconds from now, even while the main thread
+    holds the GIL in a long C call (flint, gmpy: the timer thread cannot run then).
+
+    The parent's SIGQUIT handler is set to the C library's ``_exit`` (signal 3 -> exit code 3, without
+    any Python code running); the watchdog writes the one line, removes the temporary output files made
+    since the start, and sends SIGQUIT. Returns the watchdog's pid (None where this is not possible:
+    no fork, no ctypes, not Linux/macOS)."""
+    import os
+    import signal
+
+    if not hasattr(os, "fork") or signal.SIGQUIT != 3:
+        return None
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None)
+        libc.signal.restype = ctypes.c_void_p
+        libc.signal.argtypes = (ctypes.c_int, ctypes.c_void_p)
+        if libc.signal(signal.SIGQUIT, ctypes.cast(libc._exit, ctypes.c_void_p).value) == ctypes.c_void_p(-1).value:
+            return None
+    except (OSError, AttributeError, TypeError):
+        return None
+    parent, since = os.getpid(), time.time()
+    try:
+        pid = os.fork()
+    except OSError:
+        return None
+    if pid:
+        return pid
+    try:  # the watchdog: plain system calls only, no imports
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        time.sleep(delay)
+        if os.getppid() == parent:
+            os.write(2, f"verify: unknown: the time limit of {timeout:g} s ran out (stopped)\n".encode())
+            for folder, prefix in patterns:
+                try:
+                    for name in os.listdir(folder):
+                        path = os.path.join(folder, name)
+                        if name.startswith(prefix) and name.endswith(".tmp") and os.stat(path).st_mtime >= since - 1:
+                            os.unlink(path)
+                except OSError:
+                    pass
+            os.kill(parent, signal.SIGQUIT)
+    finally:
+        os._exit(0)
+
+
 class _Backstops:
     """Two backstops of ``--timeout`` for code between cooperative deadline checks.
 
@@ -93,6 +161,7 @@ class _Backstops:
 
         self.previous = None
         self.thread = None
+        self.watchdog = None
         if timeout is None:
             return
         elapsed = time.monotonic() - started
@@ -105,6 +174,7 @@ class _Backstops:
             self.thread = threading.Timer(delay, self._hard_exit, args=(timeout,))
             self.thread.daemon = True
             self.thread.start()
+            self.watchdog = _start_watchdog(delay + WATCHDOG_AFTER, timeout, self.temp_patterns)
 
     def _alarm(self, signum, frame):
         from .errors import DeadlineExpired
@@ -125,11 +195,21 @@ class _Backstops:
         os.write(2, f"verify: unknown: the time limit of {timeout:g} s ran out (stopped)\n".encode())
         os._exit(3)
 
+    temp_patterns: tuple = ()
+
     def disarm(self):
         import signal
 
         if self.thread is not None:
             self.thread.cancel()
+        if self.watchdog is not None:
+            import os
+
+            try:
+                os.kill(self.watchdog, signal.SIGKILL)
+                os.waitpid(self.watchdog, 0)
+            except OSError:
+                pass
         if self.previous is not None:
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, self.previous)
@@ -171,6 +251,7 @@ def main(argv: list[str] | None = None) -> int:
         from .commands.common import check_outputs
 
         check_outputs(args)  # every output path is checked before any work is done
+        _Backstops.temp_patterns = _temp_patterns(args) if program else ()
         backstops = _Backstops(args.deadline.seconds, started, hard=program)
         try:
             code = args.func(args)
