@@ -68,6 +68,8 @@ def cases() -> list[tuple[str, list[str], float | None]]:
     out.append(("error 10^4-16-1 milp", ["error", "@wide4", "--box", "0,1", "--timeout", "10", "--backend", "milp"], 10.0))
     out.append(("exact 10^4-16-1 z3", ["exact", "@wide4", "--box", "0,1", "--timeout", "10"], 10.0))
     out.append(("error 10^5-4-1 z3", ["error", "@wide5", "--box", "0,1", "--timeout", "30"], 30.0))
+    # flint's rank holds the GIL for tens of seconds: only the watchdog process can end it in time
+    out.append(("search --max 5", ["search", "--max", "5", "--timeout", "5"], 5.0))
     out.append(("build max-tree --d 100000", ["build", "max-tree", "--d", "100000", "-o", "@tmp/t.json"], None))
     return out
 
