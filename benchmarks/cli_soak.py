@@ -132,7 +132,7 @@ def main(argv=None) -> int:
 
     print()
     print(f"cases run: {done[0]} of {args.cases} in {wall:.0f} s ({args.workers} workers)"
-          + (" (stopped at the --stop-at time)" if stopped.is_set() else ""))
+          + (" (stopped early: --stop-at time or a signal)" if stopped.is_set() else ""))
     print(f"tracebacks:      {kinds['traceback']}")
     print(f"overruns:        {kinds['overrun']}")
     print(f"partial files:   {kinds['partial file']}")

@@ -73,10 +73,10 @@ def allowed_overrun(timeout: float) -> float:
 
 # The backstops of --timeout, past the query's own deadline (which cooperative checks honour):
 ALARM_AFTER = 0.5  # seconds past the timeout: SIGALRM raises DeadlineExpired in the main thread
-HARD_EXIT_MARGIN = 0.3  # seconds before the end of the allowed overrun: one line, exit 3 (programs only)
+HARD_EXIT_MARGIN = 0.5  # seconds before the end of the allowed overrun: one line, exit 3 (programs only)
 
 
-WATCHDOG_AFTER = 0.15  # seconds after the timer thread's exit: the watchdog process (a C call holding the GIL)
+WATCHDOG_AFTER = 0.1  # seconds after the timer thread's exit: the watchdog process (a C call holding the GIL)
 
 
 def _temp_patterns(args) -> tuple:
