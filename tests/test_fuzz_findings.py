@@ -58,3 +58,16 @@ def test_a_name_near_the_limit_is_written_atomically(capsys, tmp_path, net):
     capsys.readouterr()
     assert sorted(os.listdir(tmp_path)) == sorted(["net.json", name])
     assert (tmp_path / name).read_text().startswith("{")
+
+
+def test_a_formula_too_deep_for_sympy(capsys, tmp_path):
+    """was: RecursionError inside sympy (exit 4) for `sympy --piecewise` on a 5-input gadget-B tree (each
+    Piecewise ReLU nests two copies of its argument); now one line naming the file, exit 2."""
+    pytest.importorskip("sympy")
+    net = tmp_path / "tree5B.json"
+    assert main(["build", "max-tree", "--d", "5", "--gadget", "B", "-o", str(net)]) == 0
+    capsys.readouterr()
+    _refused(capsys, ["sympy", net, "--piecewise"], "nested too deeply for sympy")
+    assert main(["sympy", str(net)]) == 0  # the Max form of the same network is printed
+    out, _ = capsys.readouterr()
+    assert out.startswith("Max(") or "Max(" in out
