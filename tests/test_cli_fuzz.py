@@ -14,6 +14,7 @@ test, are in tests/test_fuzz_findings.py.
 
 from __future__ import annotations
 
+import os
 import shutil
 
 import pytest
@@ -71,6 +72,7 @@ def test_cli_fuzz(pool, tmp_path_factory, command):
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(not os.environ.get("VERIFY_FUZZ_MORE"), reason="set VERIFY_FUZZ_MORE=1 (about 2000 cases)")
 @pytest.mark.parametrize("command", COMMANDS)
 def test_cli_fuzz_more(pool, tmp_path_factory, command):
     @settings(max_examples=100, deadline=None, database=None, suppress_health_check=list(HealthCheck))

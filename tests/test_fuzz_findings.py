@@ -71,3 +71,17 @@ def test_a_formula_too_deep_for_sympy(capsys, tmp_path):
     assert main(["sympy", str(net)]) == 0  # the Max form of the same network is printed
     out, _ = capsys.readouterr()
     assert out.startswith("Max(") or "Max(" in out
+
+
+def test_search_checks_all_its_outputs_first(capsys, tmp_path):
+    """was: `search --max 2 -o A --support-sum MISSING/B` wrote A, then failed on B (exit 2 with a file
+    written); every output of search and describe is now checked before the work."""
+    a = tmp_path / "a.json"
+    _refused(capsys, ["search", "--max", "2", "--symmetric", "-o", a, "--support-sum", tmp_path / "no" / "b.json"],
+             "does not exist")
+    assert not a.exists()
+    _refused(capsys, ["search", "--max", "2", "--certificate", tmp_path / "no" / "c.json"], "cannot write certificate")
+    net = tmp_path / "m.json"
+    assert main(["build", "max-tree", "--d", "2", "-o", str(net)]) == 0
+    capsys.readouterr()
+    _refused(capsys, ["describe", net, "-o", tmp_path / "no" / "s.json"], "does not exist")

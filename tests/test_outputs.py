@@ -76,6 +76,10 @@ def _writers(net, tmp_path):
         "tradeoff --markdown": ["tradeoff", "--d", "3", "--markdown", "{}"],
         "one-hidden --save-network": ["one-hidden", net, "--save-network", "{}"],
         "sweep --out": ["sweep", tmp_path / "grid.toml", "--out", "{}"],
+        "search -o": ["search", "--max", "2", "--symmetric", "-o", "{}"],
+        "search --support-sum": ["search", "--max", "2", "--symmetric", "--support-sum", "{}"],
+        "search --certificate": ["search", "--max", "2", "--symmetric", "--certificate", "{}"],
+        "describe -o": ["describe", net, "-o", "{}"],
     }
 
 
@@ -102,7 +106,8 @@ def test_every_output_argument_is_checked():
     covered = {("build", "output"), ("import", "output"), ("exact", "certificate"), ("error", "certificate"),
                ("export", "smtlib"), ("export", "onnx"), ("export", "vnnlib"), ("prove", "json"),
                ("prove", "markdown"), ("optimal", "save"), ("tradeoff", "markdown"), ("tradeoff", "plot"),
-               ("images", "plot"), ("regions", "plot"), ("one-hidden", "save_network"), ("sweep", "out")}
+               ("images", "plot"), ("regions", "plot"), ("one-hidden", "save_network"), ("sweep", "out"),
+               ("search", "output"), ("search", "support_sum"), ("search", "certificate"), ("describe", "output")}
     assert covered <= registered
     new = registered - covered
     assert all(dest in ("plot", "output", "out", "json", "markdown", "certificate") for _, dest in new), new
