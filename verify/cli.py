@@ -177,8 +177,18 @@ class _Backstops:
             self.watchdog = _start_watchdog(delay + WATCHDOG_AFTER, timeout, self.temp_patterns)
 
     def _alarm(self, signum, frame):
+        import signal
+
         from .errors import DeadlineExpired
 
+        # Inside a finalizer (z3's Context.__del__ run by the garbage collector) an exception is only
+        # printed as "Exception ignored in ..." with a traceback, and lost: try again a moment later.
+        f = frame
+        while f is not None:
+            if f.f_code.co_name == "__del__":
+                signal.setitimer(signal.ITIMER_REAL, 0.05)
+                return
+            f = f.f_back
         raise DeadlineExpired(f"the time limit of {self.timeout:g} s ran out")
 
     @staticmethod
