@@ -146,7 +146,7 @@ def exact_bound(lv: ExactLevels, K: int, j: int, sign: int, lo: Sequence, hi: Se
     hi = [_F(v) for v in hi]
     if domain[0] == "lagrange":
         _, rows, b = domain
-        for k, gk in enumerate(gamma or ()):
+        for k, gk in enumerate(() if gamma is None else list(gamma)):
             gk = _F(gk)
             if gk == 0:
                 continue
