@@ -84,12 +84,14 @@ def test_rigorous_float_bound_dominates_exact_rule(kind, dom, seed):
         alpha = rng.random((P, nl))
         beta = rng.random((P, nl)) * (rng.random((P, nl)) < 0.5)
         gamma = rng.random((P, 2)) if dom == "lagrange" else None
-        rig = backward(lv, Objectives(K, nodes, js, sg), lo, hi, L, U, split, alpha, beta, domain, gamma)
+        theta = rng.random((P, lv.sizes[0], d)) if K >= 2 and seed == 0 else None
+        rig = backward(lv, Objectives(K, nodes, js, sg), lo, hi, L, U, split, alpha, beta, domain, gamma, theta=theta)
         for p in range(P):
             b = nodes[p]
             pad = [0] * (N - nl)
             e = exact_bound(ex, K, int(js[p]), int(sg[p]), lo[b], hi[b], L[b], U[b], split[b],
-                            list(alpha[p]) + pad, list(beta[p]) + pad, spec, None if gamma is None else gamma[p])
+                            list(alpha[p]) + pad, list(beta[p]) + pad, spec, None if gamma is None else gamma[p],
+                            None if theta is None else theta[p])
             if e is None:
                 assert rig.bound[p] == -np.inf
                 continue
@@ -144,3 +146,29 @@ def test_cone_support_is_the_exact_lp(seed):
     assert Fraction(float(val[0])) >= r.value
     assert float(val[0]) - float(r.value) < 1e-12
     assert abs(float(a[0] @ xhat[0]) - float(r.value)) < 1e-12
+
+
+@pytest.mark.parametrize("dom", DOMAINS)
+def test_float_search_bound_matches_the_exact_rule(dom):
+    """The parameter search's float bound is the same rule (only rounding differs)."""
+    from verify.backends.linear_bounds_fast import float_bound, relax_for
+
+    rng = np.random.default_rng(7)
+    net = layered([3, 5, 4, 1], 3, "dec17")
+    lv, ex = LevelNet(net), ExactLevels(net)
+    d, N, B = lv.d, lv.N, 3
+    lo, hi, L, U, split = _nodes(lv, net, rng, B, d)
+    rows = [{0: Fraction(1), 1: Fraction(1, 3)}]
+    rhs = [Fraction(1, 2)]
+    domain, spec = {"box": (BoxDomain(), ("box",)), "cone": (ConeDomain(1, range(d), d), ("cone", 1, list(range(d)))),
+                    "lagrange": (LagrangeDomain(rows, rhs, d), ("lagrange", rows, rhs))}[dom]
+    K = lv.L + 1
+    obj = Objectives(K, np.arange(B), np.zeros(B, dtype=np.int64), np.ones(B))
+    alpha, beta = rng.random((B, N)), rng.random((B, N))
+    theta = rng.random((B, lv.sizes[0], d))
+    gamma = rng.random((B, 1)) if dom == "lagrange" else None
+    fb = float_bound(lv, obj, relax_for(lv, obj, lo, hi, L, U, split), alpha, beta, domain, gamma, theta)
+    for b in range(B):
+        e = exact_bound(ex, K, 0, 1, lo[b], hi[b], L[b], U[b], split[b], alpha[b], beta[b], spec,
+                        None if gamma is None else gamma[b], theta[b])
+        assert abs(fb.bound[b] - float(e)) < 1e-9 * (1 + abs(float(e)))

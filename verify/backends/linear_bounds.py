@@ -379,7 +379,7 @@ def _rad_mm(am, ar, blk: Block):
 
 
 def backward(net: LevelNet, obj: Objectives, lo, hi, L, U, split, alpha, beta, domain, gamma=None,
-             rigorous: bool = True) -> Backward:
+             rigorous: bool = True, theta=None) -> Backward:
     """CROWN bound of each objective on its node (module docstring), batched over objectives.
 
     Parameters
@@ -388,6 +388,9 @@ def backward(net: LevelNet, obj: Objectives, lo, hi, L, U, split, alpha, beta, d
     split : (B, N) int8; alpha, beta : (P, n) parameters for the ReLUs of the levels below ``K``
     (``n = offsets[K-1]``: global indices ``0 .. n-1``);
     gamma : (P, m) or None, for :class:`LagrangeDomain`.
+    theta : (P, n_1, d) or None
+        Box-cut slopes of the level-1 ReLUs (:func:`theta_cut`): an unstable level-1 ReLU with ``mu >= 0``
+        is then bounded by its cut instead of the chord.
     rigorous : bool
         Carry radii and round outward (the bound is then a sound upper bound); otherwise a plain float
         evaluation for the parameter search.
@@ -451,10 +454,21 @@ def backward(net: LevelNet, obj: Objectives, lo, hi, L, U, split, alpha, beta, d
             hi_m = m2 * s_hi
             vm = 0.5 * lo_m + 0.5 * hi_m
             rm = ((hi_m - lo_m) * 0.5 + (np.abs(lo_m) + np.abs(hi_m)) * U52 + TINY) * INFL
+            cut = theta is not None and m == 1
+            if cut:
+                # level-1 cuts replace the chord: mu >= 0 goes through the cut (added to the x
+                # coefficients below); in the mixed case the z path keeps only [m1 alpha, 0].
+                vp = np.zeros_like(vp)
+                rp = np.zeros_like(rp)
+                vm = 0.5 * lo_m
+                rm = (0.5 * np.abs(lo_m) + np.abs(lo_m) * U52 + TINY) * INFL
             lam = np.where(active, va, np.where(inactive, b, np.where(pos, vp, np.where(neg, vn, vm))))
             lr = np.where(active, ra, np.where(inactive, 0.0, np.where(pos, rp, np.where(neg, rn, rm))))
             with np.errstate(invalid="ignore"):
-                cpos = np.where(pos, (vp + rp) * (-l), 0.0) + np.where(mix, np.maximum(hi_m, 0.0) * (-l), 0.0)
+                if cut:
+                    cpos = np.zeros_like(M)
+                else:
+                    cpos = np.where(pos, (vp + rp) * (-l), 0.0) + np.where(mix, np.maximum(hi_m, 0.0) * (-l), 0.0)
             cadd = cpos.sum(axis=-1)
             const = const + cadd
             n = cpos.shape[-1]
@@ -469,6 +483,21 @@ def backward(net: LevelNet, obj: Objectives, lo, hi, L, U, split, alpha, beta, d
                 const = const + np.where(posf, M * s * (-l), 0.0).sum(axis=-1)
             lr = None
             case = np.where(inactive, 0, np.where(active, 1, np.where(posf, 2, 3))).astype(np.int8)
+            if theta is not None and m == 1:
+                lam = np.where(posf, 0.0, lam)
+                with np.errstate(invalid="ignore"):
+                    const = const - np.where(posf, M * s * (-l), 0.0).sum(axis=-1)
+        if theta is not None and m == 1:
+            if rigorous:
+                xm, xr, cu = theta_cut(net, domain, lo[nodes], hi[nodes], M, R, m1, m2, pos, mix, theta)
+                Lam[0] = Lam[0] + xm
+                Rad[0] = (xr if Rad[0] is None else Rad[0] + xr) + np.abs(Lam[0]) * U52 * INFL
+                const = const + cu
+                crad = (crad + np.abs(const) * U52 + np.abs(cu) * U52) * INFL
+            else:
+                xm, cu = theta_cut_float(net, domain, lo[nodes], hi[nodes], M, unst & (M >= 0), theta)
+                Lam[0] = Lam[0] + xm
+                const = const + cu
         mu_s[m], case_s[m], slope_s[m] = M, case, s
         # substitute z_m
         _, bmm, brm = net.bias[m]
@@ -498,6 +527,93 @@ def backward(net: LevelNet, obj: Objectives, lo, hi, L, U, split, alpha, beta, d
     else:
         bound = val + const
     return Backward(bound, xhat, mu_s, case_s, slope_s, a0)
+
+
+def _cut_supports(net, domain, lo, hi, theta, rigorous):
+    """For every (objective, level-1 ReLU): the constant ``c = max(supp(-theta w), b + supp((1-theta) w))``
+    of its cut over the node's *box* (rigorous upper bounds when asked) and the maximiser of the larger
+    term. (Over the box, a superset of the node's input set, so the cut is valid whatever the domain;
+    argmax-cone nodes have their boxes tightened by the cone first, see ``Problem.tighten``.)"""
+    W = net.W[1][0]
+    P, n, d = theta.shape
+    vA = -theta * W.mid[None]
+    vC = (1.0 - theta) * W.mid[None]
+    lo3, hi3 = lo[:, None, :], hi[:, None, :]
+    xA = np.where(vA > 0, hi3, lo3)
+    xC = np.where(vC > 0, hi3, lo3)
+    tA = vA * xA
+    tC = vC * xC
+    sA = tA.sum(axis=2)
+    sC = tC.sum(axis=2)
+    _, bm, br = net.bias[1]
+    if rigorous:
+        # |theta w - fl(theta w_mid)| <= theta rad + u |fl(.)|; 1 - theta itself may round (by <= u);
+        # each sum of d products errs by at most gamma_d times its absolute terms
+        big = np.maximum(np.abs(lo3), np.abs(hi3))
+        wr = 0.0 if W.rad is None else W.rad[None]
+        rA = (theta * wr + np.abs(vA) * U52) * INFL
+        rC = ((1.0 - theta) * wr + (np.abs(vC) + np.abs(W.mid)[None]) * U52) * INFL
+        k = (d + 4) * U52
+        eA = (np.abs(tA).sum(axis=2) * k + (rA * big).sum(axis=2) + TINY * d) * (1 + 2 * k)
+        eC = (np.abs(tC).sum(axis=2) * k + (rC * big).sum(axis=2) + TINY * d) * (1 + 2 * k)
+        sA = np.nextafter(sA + eA, np.inf)
+        sC = np.nextafter(sC + eC, np.inf)
+        b_up = np.nextafter(bm + br, np.inf)
+        cC = np.nextafter(b_up[None, :] + sC, np.inf)
+    else:
+        cC = bm[None, :] + sC
+    cA = sA
+    useA = cA >= cC
+    c = np.where(useA, cA, cC)
+    xstar = np.where(useA[:, :, None], xA, xC)
+    return c, xstar
+
+
+def theta_cut(net, domain, lo, hi, M, R, m1, m2, pos, mix, theta):
+    """Rigorous contribution of the level-1 cuts: x coefficients ``(mid, rad)`` and an upper bound of
+    the constant, for ReLUs with ``mu`` in ``[m1, m2]``.
+
+    The cut of ``h = relu(w . x + b)`` on the node's input set ``X`` with slopes ``theta`` in [0, 1]^d is
+    ``h <= (theta w) . x + c``, ``c = max(max_X (-theta w) . x, b + max_X ((1 - theta) w) . x)``: valid because
+    then ``g >= 0`` and ``g - (w . x + b) >= 0`` on ``X`` (Anderson, Huchette, Ma, Tjandraatmadja, Vielma,
+    "Strong mixed-integer programming formulations for trained neural networks", Math. Program. 183
+    (2020): with ``theta`` in {0,1}^d but one coordinate these are the facets of the ReLU's convex hull over
+    a box; ``theta = s`` everywhere is the chord). ``pos`` (``m1 >= 0``) contributes ``mu theta w``, ``mu c``;
+    ``mix`` (``m1 < 0 < m2``) the intervals ``[0, m2 theta w]`` and ``max(m2 c, 0)``.
+    """
+    W = net.W[1][0]
+    c, _ = _cut_supports(net, domain, lo, hi, theta, True)
+    n, d = W.mid.shape
+    tw = theta * W.mid[None]  # (P, n, d), exact products? no: rounded, covered below
+    wabs = np.abs(W.mid)[None] if W.rad is None else (np.abs(W.mid) + W.rad)[None]
+    posf = pos.astype(np.float64)
+    mixf = mix.astype(np.float64)
+    # pos: mu theta w with mu in [M - R, M + R]
+    mid = np.einsum("pj,pjd->pd", M * posf, tw)
+    mag = np.einsum("pj,pjd->pd", np.abs(M) * posf, theta * wabs)
+    rad = np.einsum("pj,pjd->pd", R * posf, theta * wabs)
+    # mix: [0, m2 theta w] around its midpoint
+    mmid = np.einsum("pj,pjd->pd", 0.5 * m2 * mixf, tw)
+    mrad = np.einsum("pj,pjd->pd", 0.5 * np.abs(m2) * mixf, theta * wabs)
+    k = (n + 6) * U52
+    wrad = 0.0 if W.rad is None else np.einsum("pj,pjd->pd", np.abs(M) * posf, theta * W.rad[None])
+    xm = mid + mmid
+    xr = ((rad + mrad + wrad) + (mag + mrad * 2) * k + np.abs(xm) * U52
+          + TINY * n * ((pos | mix).any(axis=1))[:, None]) * (1 + 3 * k)
+    with np.errstate(invalid="ignore"):
+        cp = np.where(pos, np.maximum(m1 * c, m2 * c), 0.0) + np.where(mix, np.maximum(m2 * c, 0.0), 0.0)
+    cp = np.where(np.isnan(cp), 0.0, cp)
+    cu = cp.sum(axis=1)
+    cu = cu + (np.abs(cp).sum(axis=1) * k + TINY * n) * INFL
+    return xm, xr, cu
+
+
+def theta_cut_float(net, domain, lo, hi, M, posf, theta):
+    """Float contribution of the level-1 cuts (see :func:`theta_cut`) for the parameter search."""
+    W = net.W[1][0]
+    c, _ = _cut_supports(net, domain, lo, hi, theta, False)
+    Mp = np.where(posf, M, 0.0)
+    return np.einsum("pj,pjd->pd", Mp, theta * W.mid[None]), (Mp * np.where(posf, c, 0.0)).sum(axis=1)
 
 
 _BIAS_BLOCKS: dict = {}

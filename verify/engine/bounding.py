@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..backends.linear_bounds import LagrangeDomain, Objectives, backward
-from ..backends.linear_bounds_fast import float_bound, float_grads, relax_for
+from ..backends.linear_bounds_fast import best_cut, float_bound, float_grads, relax_for
 
 __all__ = ["BoundConfig", "NodeBounds", "bound_nodes", "optimise"]
 
@@ -26,12 +26,16 @@ __all__ = ["BoundConfig", "NodeBounds", "bound_nodes", "optimise"]
 class BoundConfig:
     """Iterations and step sizes of the parameter search (guidance only; soundness never depends on them)."""
 
-    iters_int: int = 0
-    iters_out: int = 8
+    iters_int: int = 1
+    iters_out: int = 20
     iters_root: int = 30
     lr_alpha: float = 0.3
     lr_beta: float = 0.3
     lr_gamma: float = 0.3
+    lr_theta: float = 0.5
+    cuts: bool = True  # level-1 box cuts (theta) in the output bound
+    cut_update: str = "adam"
+    cuts_int: bool = True  # cuts in the intermediate bounds too  # "best": the closed-form best cut at the current maximiser; "adam"
 
 
 @dataclass
@@ -62,75 +66,138 @@ def _adaptive_alpha(L, U, nodes, n):
     return (U[nodes, :n] > -L[nodes, :n]).astype(np.float64)
 
 
-def optimise(lv, obj: Objectives, lo, hi, L, U, split, domain, alpha, beta, gamma, iters: int, cfg: BoundConfig):
-    """Projected Adam on ``(alpha, beta, gamma)`` minimising the float bound; returns the best parameters
-    seen (per objective) and their float bounds."""
-    best_b = None
-    best = None
+def _chord_theta(L, U, nodes, lv, d):
+    """Cut slopes equal to the chord's ``u / (u - l)`` on every coordinate (the cut is then the chord)."""
+    l1, u1 = L[nodes, :lv.sizes[0]], U[nodes, :lv.sizes[0]]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s1 = np.where((l1 < 0) & (u1 > 0), u1 / (u1 - l1), 0.5)
+    return np.repeat(np.nan_to_num(s1, nan=0.5)[:, :, None], d, axis=2)
+
+
+def _take(rx, idx):
+    """The rows ``idx`` of a :class:`Relax` (objectives still being optimised)."""
+    from ..backends.linear_bounds_fast import Relax
+
+    sub = Relax({m: v[idx] for m, v in rx.up.items()}, {m: v[idx] for m, v in rx.icpt.items()},
+                {m: v[idx] for m, v in rx.un.items()}, {m: v[idx] for m, v in rx.sp.items()}, rx.lo[idx], rx.hi[idx])
+    if rx.cut is not None:
+        sub.cut = tuple(v[idx] for v in rx.cut)
+    return sub
+
+
+def optimise(lv, obj: Objectives, lo, hi, L, U, split, domain, alpha, beta, gamma, iters: int, cfg: BoundConfig,
+             theta=None, stop_below: float | None = None):
+    """Projected Adam on ``(alpha, beta, gamma, theta)`` minimising the float bound of every objective;
+    returns the best parameters seen (per objective). Objectives whose float bound drops below
+    ``stop_below`` (they will close) stop early."""
     if iters <= 0:
-        return alpha, beta, gamma
-    m_a = np.zeros_like(alpha)
-    v_a = np.zeros_like(alpha)
-    m_b = np.zeros_like(beta)
-    v_b = np.zeros_like(beta)
+        return alpha, beta, gamma, theta
+    P = len(obj.node)
+    best = [alpha.copy(), beta.copy(), None if gamma is None else gamma.copy(), None if theta is None else theta.copy()]
+    best_b = np.full(P, np.inf)
+    params = [None if p is None else p.copy() for p in (alpha, beta, gamma, theta)]
+    moments = [[np.zeros_like(p), np.zeros_like(p)] if p is not None else None for p in params]
     has_g = gamma is not None and gamma.shape[1] > 0
     if has_g:
-        m_g = np.zeros_like(gamma)
-        v_g = np.zeros_like(gamma)
-        Am = domain.Am
-        bm = domain.bm
+        Am, bm = domain.Am, domain.bm
     b1, b2, eps = 0.9, 0.999, 1e-12
     scale_b = None
     rx = relax_for(lv, obj, lo, hi, L, U, split)
     any_split = any(v.any() for v in rx.sp.values())
+    act = np.arange(P)
+    o = obj
+    hist = []
     for t in range(1, iters + 2):
-        res = float_bound(lv, obj, rx, alpha, beta, domain, gamma)
-        if best_b is None:
-            best_b = res.bound.copy()
-            best = [alpha.copy(), beta.copy(), None if gamma is None else gamma.copy()]
-        else:
-            imp = res.bound < best_b
-            if imp.any():
-                best_b = np.where(imp, res.bound, best_b)
-                best[0][imp] = alpha[imp]
-                best[1][imp] = beta[imp]
-                if gamma is not None:
-                    best[2][imp] = gamma[imp]
+        res = float_bound(lv, o, rx, params[0], params[1], domain, params[2], params[3])
+        imp = res.bound < best_b[act]
+        if imp.any():
+            rows = act[imp]
+            best_b[rows] = res.bound[imp]
+            for k in range(4):
+                if best[k] is not None:
+                    best[k][rows] = params[k][imp]
         if t == iters + 1:
             break
-        ga, gb = float_grads(lv, obj, rx, res, alpha)
+        hist.append(best_b[act].copy())
+        if len(hist) > 4:
+            # converged: no objective still being optimised improved by more than a relative 1e-4 in 4 steps
+            old = hist.pop(0)
+            if old.shape == hist[-1].shape and np.all(old - hist[-1] <= 1e-4 * (1 + np.abs(hist[-1]))):
+                break
+        if stop_below is not None:
+            live = res.bound > stop_below
+            if not live.any():
+                break
+            if live.sum() < 0.75 * len(act):
+                # drop the objectives that will close: the rest keep their parameters and moments
+                act = act[live]
+                hist = []
+                o = Objectives(obj.K, obj.node[act], obj.j[act], obj.sign[act])
+                rx = _take(rx, live)
+                params = [None if p is None else p[live] for p in params]
+                moments = [None if mm is None else [mm[0][live], mm[1][live]] for mm in moments]
+                if scale_b is not None:
+                    scale_b = scale_b[live]
+                res = float_bound(lv, o, rx, params[0], params[1], domain, params[2], params[3])
+        if params[3] is not None:
+            ga, gb, gt = float_grads(lv, o, rx, res, params[0], params[3])
+        else:
+            ga, gb = float_grads(lv, o, rx, res, params[0])
+            gt = None
         bc1 = 1 - b1 ** t
         bc2 = 1 - b2 ** t
-        m_a = b1 * m_a + (1 - b1) * ga
-        v_a = b2 * v_a + (1 - b2) * ga * ga
-        alpha = np.clip(alpha - cfg.lr_alpha * (m_a / bc1) / (np.sqrt(v_a / bc2) + eps), 0.0, 1.0)
+
+        def step(k, g, lr, lo_=0.0, hi_=None, scale=None):
+            # Adam, in place (these arrays are the search's largest)
+            m0, m1 = moments[k]
+            m0 *= b1
+            m0 += (1 - b1) * g
+            g *= g
+            m1 *= b2
+            m1 += (1 - b2) * g
+            den = np.sqrt(m1 * (1.0 / bc2))
+            den += eps
+            upd = np.divide(m0, den, out=den)
+            upd *= lr / bc1
+            if scale is not None:
+                upd *= scale
+            p = params[k]
+            p -= upd
+            if hi_ is None:
+                np.maximum(p, lo_, out=p)
+            else:
+                np.clip(p, lo_, hi_, out=p)
+
+        step(0, ga, cfg.lr_alpha, 0.0, 1.0)
+        if gt is not None:
+            if cfg.cut_update == "best" or (cfg.cut_update == "init" and t == 1):
+                params[3] = best_cut(lv, rx.lo, rx.hi, res.xhat)
+            else:
+                step(3, gt, cfg.lr_theta, 0.0, 1.0)
         if any_split:
             if scale_b is None:
                 # beta is measured in units of the coefficient it corrects
-                mags = np.zeros_like(beta)
+                mags = np.zeros_like(params[1])
                 for m, mu in res.mu.items():
                     mags[:, lv.level_slice(m)] = np.abs(mu)
                 ref = mags.max(axis=1, keepdims=True)
                 scale_b = np.maximum(mags, 1e-3 * ref + 1e-12)
-            m_b = b1 * m_b + (1 - b1) * gb
-            v_b = b2 * v_b + (1 - b2) * gb * gb
-            beta = np.maximum(beta - cfg.lr_beta * scale_b * (m_b / bc1) / (np.sqrt(v_b / bc2) + eps), 0.0)
+            step(1, gb, cfg.lr_beta, scale=scale_b)
         if has_g:
             gg = bm[None, :] - res.xhat @ Am.T
-            m_g = b1 * m_g + (1 - b1) * gg
-            v_g = b2 * v_g + (1 - b2) * gg * gg
             gscale = np.abs(res.lam0).max(axis=1, keepdims=True) + 1e-12
-            gamma = np.maximum(gamma - cfg.lr_gamma * gscale * (m_g / bc1) / (np.sqrt(v_g / bc2) + eps), 0.0)
-    return best[0], best[1], best[2]
+            step(2, gg, cfg.lr_gamma, scale=gscale)
+    return best[0], best[1], best[2], best[3]
 
 
 def bound_nodes(prob, lo, hi, L, U, split, alpha_out=None, cfg: BoundConfig | None = None, *,
-                root: bool = False, record: bool = False, fresh_from=None) -> NodeBounds:
+                root: bool = False, record: bool = False, fresh_from=None, thr: float | None = None) -> NodeBounds:
     """Rigorous bounds for a batch of nodes (see the module docstring).
 
     ``L``, ``U`` are the inherited bounds (B, N); ``split`` (B, N) int8. ``fresh_from`` (B,) int: the
     first level whose bounds are recomputed on each node (a child of a ReLU split at level ``m`` keeps the
     inherited bounds of levels ``<= m``, which the split cannot change); default 1 (all levels).
+    ``thr``: the float value below which a node will close (its output search stops there).
     """
     cfg = cfg or BoundConfig()
     lv = prob.lv
@@ -160,10 +227,14 @@ def bound_nodes(prob, lo, hi, L, U, split, alpha_out=None, cfg: BoundConfig | No
         alpha = _adaptive_alpha(L, U, nodes, nl)
         beta = np.zeros((P, nl))
         gamma = None
+        theta = None
+        iters = cfg.iters_root if root else cfg.iters_int
         if K > 1:
-            alpha, beta, gamma = optimise(lv, obj, lo, hi, L, U, split, dom, alpha, beta, gamma,
-                                          cfg.iters_root if root else cfg.iters_int, cfg)
-        res = backward(lv, obj, lo, hi, L, U, split, alpha, beta, dom, gamma, rigorous=True)
+            if cfg.cuts_int and iters > 0:
+                theta = _chord_theta(L, U, nodes, lv, prob.d)
+            alpha, beta, gamma, theta = optimise(lv, obj, lo, hi, L, U, split, dom, alpha, beta, gamma, iters, cfg,
+                                                 theta)
+        res = backward(lv, obj, lo, hi, L, U, split, alpha, beta, dom, gamma, rigorous=True, theta=theta)
         ub = res.bound[0::2]
         lb = -res.bound[1::2]
         g = sl.start + ji
@@ -172,8 +243,9 @@ def bound_nodes(prob, lo, hi, L, U, split, alpha_out=None, cfg: BoundConfig | No
         if record:
             for k in range(len(bi)):
                 rb = records[bi[k]]["bounds"].setdefault(K, {})
-                rb[(int(ji[k]), "u")] = {"alpha": alpha[2 * k].tolist(), "beta": beta[2 * k].tolist()}
-                rb[(int(ji[k]), "l")] = {"alpha": alpha[2 * k + 1].tolist(), "beta": beta[2 * k + 1].tolist()}
+                for side, q in (("u", 2 * k), ("l", 2 * k + 1)):
+                    rb[(int(ji[k]), side)] = {"alpha": alpha[q].tolist(), "beta": beta[q].tolist(),
+                                              "theta": None if theta is None else theta[q].tolist()}
         empty |= (L > U).any(axis=1)
     live = np.nonzero(~empty)[0]
     out = np.full(B, -np.inf)
@@ -191,9 +263,11 @@ def bound_nodes(prob, lo, hi, L, U, split, alpha_out=None, cfg: BoundConfig | No
         alpha = _adaptive_alpha(L, U, live, N) if alpha_out is None else np.clip(alpha_out[live].astype(np.float64), 0, 1)
         beta = np.zeros((len(live), N))
         gamma = np.zeros((len(live), n_g)) if n_g else None
-        alpha, beta, gamma = optimise(lv, obj, lo, hi, L, U, split, dom, alpha, beta, gamma,
-                                      cfg.iters_root if root else cfg.iters_out, cfg)
-        res = backward(lv, obj, lo, hi, L, U, split, alpha, beta, dom, gamma, rigorous=True)
+        theta = _chord_theta(L, U, live, lv, prob.d) if cfg.cuts and lv.L >= 1 else None
+        stop = None if thr is None else thr - 1e-9 * (1 + abs(thr))
+        alpha, beta, gamma, theta = optimise(lv, obj, lo, hi, L, U, split, dom, alpha, beta, gamma,
+                                             cfg.iters_root if root else cfg.iters_out, cfg, theta, stop)
+        res = backward(lv, obj, lo, hi, L, U, split, alpha, beta, dom, gamma, rigorous=True, theta=theta)
         out[live] = res.bound
         xhat[live] = res.xhat
         for m in range(1, lv.L + 1):
@@ -208,5 +282,6 @@ def bound_nodes(prob, lo, hi, L, U, split, alpha_out=None, cfg: BoundConfig | No
         if record:
             for k, b in enumerate(live):
                 records[b]["out"] = {"alpha": alpha[k].tolist(), "beta": beta[k].tolist(),
-                                     "gamma": None if gamma is None else gamma[k].tolist()}
+                                     "gamma": None if gamma is None else gamma[k].tolist(),
+                                     "theta": None if theta is None else theta[k].tolist()}
     return NodeBounds(L, U, empty, out, xhat, mu, case, slope, lam0, a_full, b_full, g_full, records, stats)

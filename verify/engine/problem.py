@@ -110,6 +110,8 @@ class Problem:
             self.domain, self.domspec = LagrangeDomain(rows, bs, d), ("lagrange", rows, bs)
         self.root_lo = np.array([float_down(v) for v in box.lo])
         self.root_hi = np.array([float_up(v) for v in box.hi])
+        self.root_lo, self.root_hi = self.tighten(self.root_lo[None], self.root_hi[None])
+        self.root_lo, self.root_hi = self.root_lo[0], self.root_hi[0]
         # exact blocks as fmpq matrices
         lv = self.lv
         self.Wq: dict = {}
@@ -121,6 +123,19 @@ class Problem:
             self.bq[k] = flint.fmpq_mat(len(b), 1, [_fmpq(v) for v in b])
         self.A_rows = [[r.get(i, Fraction(0)) for i in range(d)] for r, _ in self.constraints]
         self.A_b = [b for _, b in self.constraints]
+
+    def tighten(self, lo, hi):
+        """Node boxes (rows) shrunk by the argmax cone, box cap cone unchanged: ``x_j <= hi_i``, ``x_i >= lo_j``."""
+        if self.domspec[0] != "cone":
+            return lo, hi
+        _, i, others = self.domspec
+        S = [j for j in others if j != i]
+        if not S:
+            return lo, hi
+        lo, hi = lo.copy(), hi.copy()
+        hi[:, S] = np.minimum(hi[:, S], hi[:, [i]])
+        lo[:, i] = np.maximum(lo[:, i], lo[:, S].max(axis=1))
+        return lo, hi
 
     # -- exact evaluation ---------------------------------------------------------------------------
     def exact_values(self, x: Sequence[Fraction]):
@@ -154,16 +169,21 @@ class Problem:
         return np.array([1 if v >= 0 else 0 for k in range(1, self.lv.L + 1) for v in pre[k]], dtype=np.int8)
 
     # -- affine maps of an activation region -------------------------------------------------------
-    def affine_maps(self, pattern: np.ndarray):
-        """Exact affine maps ``z_g(x) = G_g . x + c_g`` of every pre-activation and of the output on the
-        region where the ReLUs follow ``pattern`` (1 active, 0 inactive). Returns (G rows, c, a, c_out)."""
+    def affine_maps(self, pattern: np.ndarray, need=None):
+        """Exact affine maps ``z_g(x) = G_g . x + c_g`` of the pre-activations ``g`` in ``need`` (default all)
+        and of the output, on the region where the ReLUs follow ``pattern`` (1 active, 0 inactive).
+        Returns ``({g: (row, const)}, a, c_out)``."""
         import flint
 
         lv = self.lv
         d = self.d
+        need = range(lv.N) if need is None else need
+        want: dict = {}
+        for g in need:
+            want.setdefault(lv.level_of(g), []).append(g)
         G = {0: flint.fmpq_mat(d, d, [1 if i == j else 0 for i in range(d) for j in range(d)])}
         c = {0: flint.fmpq_mat(d, 1, [0] * d)}
-        rows, consts = [], []
+        maps = {}
         for k in range(1, lv.L + 2):
             n = lv.width[k] if k <= lv.L else 1
             Gk = flint.fmpq_mat(n, d, [0] * (n * d))
@@ -172,55 +192,86 @@ class Problem:
                 Gk = Gk + W * G[m]
                 ck = ck + W * c[m]
             if k <= lv.L:
-                sl = lv.level_slice(k)
-                p = pattern[sl]
-                ent_g = Gk.entries()
-                ent_c = ck.entries()
-                for j in range(n):
-                    rows.append([_to_frac(q) for q in ent_g[j * d:(j + 1) * d]])
-                    consts.append(_to_frac(ent_c[j]))
-                D = flint.fmpq_mat(n, n, [int(p[i]) if i == j else 0 for i in range(n) for j in range(n)])
-                G[k] = D * Gk
-                c[k] = D * ck
+                off = lv.offsets[k - 1]
+                for g in want.get(k, ()):
+                    j = g - off
+                    maps[g] = ([_to_frac(Gk[j, i]) for i in range(d)], _to_frac(ck[j, 0]))
+                p = pattern[lv.level_slice(k)]
+                if p.all():
+                    G[k], c[k] = Gk, ck
+                else:
+                    eg, ec = Gk.entries(), ck.entries()
+                    zero = flint.fmpq(0)
+                    G[k] = flint.fmpq_mat(n, d, [eg[j * d + i] if p[j] else zero for j in range(n) for i in range(d)])
+                    c[k] = flint.fmpq_mat(n, 1, [ec[j] if p[j] else zero for j in range(n)])
             else:
-                a = [_to_frac(q) for q in Gk.entries()]
-                c_out = _to_frac(ck.entries()[0])
-        return rows, consts, a, c_out
+                a = [_to_frac(Gk[0, i]) for i in range(d)]
+                c_out = _to_frac(ck[0, 0])
+        return maps, a, c_out
 
-    def region_lp(self, lo: Sequence[Fraction], hi: Sequence[Fraction], split: np.ndarray, pattern: np.ndarray,
-                  *, all_rows: bool = False, deadline=None):
-        """Exact max of the output over ``box cap [lo, hi] cap constraints cap {split rows}`` where the
-        network follows ``pattern`` (all its rows if ``all_rows``: the closed activation region).
-
-        Returns ``(ExactLPResult, a, c_out, A, b, blo, bhi)``; the value includes ``c_out``.
-        """
-        from ..backends.exact_lp import solve_exact_lp
-
-        rows, consts, a, c_out = self.affine_maps(pattern)
+    def region_rows(self, lo, hi, split, pattern, all_rows=False):
+        """The polytope of a node (or of the closed activation region of ``pattern``): rows ``A x <= b``
+        (split rows in ReLU order, then the domain's rows), the box ``[blo, bhi]``, the objective ``a``
+        and constant ``c_out`` of the affine output on it."""
+        N = self.lv.N
+        signs = [(1 if pattern[g] else -1) if all_rows else int(split[g]) for g in range(N)]
+        need = [g for g in range(N) if signs[g]]
+        maps, a, c_out = self.affine_maps(pattern, need)
         A, b = [], []
-        for g in range(self.lv.N):
-            s = (1 if pattern[g] else -1) if all_rows else int(split[g])
-            if s == 1:
-                A.append([-v for v in rows[g]])
-                b.append(consts[g])
-            elif s == -1:
-                A.append(list(rows[g]))
-                b.append(-consts[g])
+        for g in need:
+            row, const = maps[g]
+            if signs[g] == 1:  # z >= 0  <=>  -row . x <= const
+                A.append([-v for v in row])
+                b.append(const)
+            else:
+                A.append(list(row))
+                b.append(-const)
         A += [list(r) for r in self.domain_rows()]
         b += self.domain_rhs()
         blo = [max(Fraction(u), v) for u, v in zip(lo, self.box.lo)]
         bhi = [min(Fraction(u), v) for u, v in zip(hi, self.box.hi)]
+        return A, b, blo, bhi, a, c_out
+
+    def region_lp(self, lo, hi, split, pattern, *, all_rows: bool = False, deadline=None):
+        """Exact max of the output over a node's polytope (:meth:`region_rows`), by
+        :func:`verify.backends.exact_lp.solve_exact_lp`. Returns ``(ExactLPResult, a, c_out, A, b, blo, bhi)``;
+        the LP value excludes ``c_out``."""
+        from ..backends.exact_lp import ExactLPResult, LPStatus, solve_exact_lp
+
+        A, b, blo, bhi, a, c_out = self.region_rows(lo, hi, split, pattern, all_rows)
         if any(l > h for l, h in zip(blo, bhi)):
-            from ..backends.exact_lp import ExactLPResult, LPStatus
-
             return ExactLPResult(LPStatus.INFEASIBLE, method="box"), a, c_out, A, b, blo, bhi
-        y = farkas_certificate(A, b, blo, bhi)
-        if y is not None:
-            from ..backends.exact_lp import ExactLPResult, LPStatus
-
-            return ExactLPResult(LPStatus.INFEASIBLE, method="farkas", certificate=("farkas", y)), a, c_out, A, b, blo, bhi
         res = solve_exact_lp(a, A=A, b=b, lo=blo, hi=bhi, deadline=deadline)
         return res, a, c_out, A, b, blo, bhi
+
+    def leaf(self, lo, hi, split, pattern, thr, deadline=None):
+        """Close a fully stable node exactly. One float LP (HiGHS) proposes duals or a ray; then
+
+        * an infeasibility certificate ``y >= 0`` checked exactly (``("empty", y)``), or
+        * a safe dual bound ``y . b + max_box (a - y A) . x + c_out <= thr`` checked exactly (``("dual", y)``:
+          weak duality, valid for every ``y >= 0``), or
+        * the exact LP optimum (``("opt", x, value, certificate)``).
+        """
+        from ..backends.exact_lp import LPStatus, solve_exact_lp
+
+        A, b, blo, bhi, a, c_out = self.region_rows(lo, hi, split, pattern)
+        if any(l > h for l, h in zip(blo, bhi)):
+            return ("empty", None)
+        status, y = _float_lp(a, A, b, blo, bhi)
+        if status == "infeasible" and y is not None:
+            for cand in _roundings(y):
+                if farkas_holds(A, b, blo, bhi, cand):
+                    return ("empty", cand)
+        if status == "optimal" and thr is not None and y is not None:
+            for cand in _roundings(y):
+                if dual_bound(a, A, b, blo, bhi, cand) + c_out <= thr:
+                    return ("dual", cand)
+        res = solve_exact_lp(a, A=A, b=b, lo=blo, hi=bhi, deadline=deadline)
+        if res.status is LPStatus.INFEASIBLE:
+            return ("empty", None)
+        if res.status is not LPStatus.OPTIMAL:
+            return ("unknown", res.reason)
+        return ("opt", tuple(res.x), res.value + c_out, res.certificate)
 
     def domain_rows(self):
         if self.domspec[0] == "cone":
@@ -260,11 +311,33 @@ def farkas_holds(A, b, lo, hi, y) -> bool:
     return low > rhs
 
 
-def farkas_certificate(A, b, lo, hi):
-    """An exactly checked certificate that ``{x : A x <= b, lo <= x <= hi}`` is empty, from HiGHS's dual
-    ray (rounded to dyadics, negative entries dropped), or ``None`` (no claim either way)."""
-    if not A:
-        return None
+def dual_bound(a, A, b, lo, hi, y) -> Fraction:
+    """Weak duality: for ``y >= 0`` every point of ``{A x <= b, lo <= x <= hi}`` has
+    ``a . x <= y . b + max_box (a - y A) . x`` (exact)."""
+    d = len(lo)
+    c = list(a)
+    rhs = Fraction(0)
+    for yk, row, bk in zip(y, A, b):
+        if yk == 0:
+            continue
+        rhs += yk * bk
+        for i, v in enumerate(row):
+            if v:
+                c[i] -= yk * v
+    return rhs + sum((max(ci * l, ci * h) for ci, l, h in zip(c, lo, hi)), Fraction(0))
+
+
+def _roundings(y):
+    """Two exact non-negative roundings of a float dual: dyadic, and small denominators (continued
+    fractions, which recover the exact dual at degenerate optima such as a node whose maximum is the
+    incumbent itself)."""
+    yield [Fraction(int(round(v * 2.0 ** 40)), 1 << 40) if v > 0 else Fraction(0) for v in y]
+    yield [Fraction(float(v)).limit_denominator(1 << 20) if v > 1e-12 else Fraction(0) for v in y]
+
+
+def _float_lp(a, A, b, lo, hi):
+    """HiGHS on ``max a . x`` over the polytope: ``("optimal", duals >= 0 of the rows)``,
+    ``("infeasible", ray)`` or ``(status, None)``. Guidance only."""
     from ..backends.lp import _highspy, new_highs
 
     hs = _highspy()
@@ -275,31 +348,37 @@ def farkas_certificate(A, b, lo, hi):
     lp = hs.HighsLp()
     lp.num_col_ = d
     lp.num_row_ = m
-    lp.col_cost_ = np.zeros(d)
+    lp.col_cost_ = np.array([float(v) for v in a])
     lp.col_lower_ = np.array([float(v) for v in lo])
     lp.col_upper_ = np.array([float(v) for v in hi])
-    scale = np.array([max(abs(float(v)) for v in row) or 1.0 for row in A])
-    M = np.array([[float(v) for v in row] for row in A]) / scale[:, None]
-    lp.row_lower_ = np.full(m, -inf)
-    lp.row_upper_ = np.array([float(v) for v in b]) / scale
-    lp.a_matrix_.format_ = hs.MatrixFormat.kRowwise
-    lp.a_matrix_.start_ = np.arange(0, m * d + 1, d, dtype=np.int32)
-    lp.a_matrix_.index_ = np.tile(np.arange(d, dtype=np.int32), m)
-    lp.a_matrix_.value_ = M.ravel()
+    lp.sense_ = hs.ObjSense.kMaximize
+    if m:
+        scale = np.array([max(abs(float(v)) for v in row) or 1.0 for row in A])
+        M = np.array([[float(v) for v in row] for row in A]) / scale[:, None]
+        lp.row_lower_ = np.full(m, -inf)
+        lp.row_upper_ = np.array([float(v) for v in b]) / scale
+        lp.a_matrix_.format_ = hs.MatrixFormat.kRowwise
+        lp.a_matrix_.start_ = np.arange(0, m * d + 1, d, dtype=np.int32)
+        lp.a_matrix_.index_ = np.tile(np.arange(d, dtype=np.int32), m)
+        lp.a_matrix_.value_ = M.ravel()
+    else:
+        scale = np.ones(0)
     h.passModel(lp)
     h.run()
-    if h.getModelStatus() != hs.HighsModelStatus.kInfeasible:
-        return None
-    _, has, ray = h.getDualRay()
-    if not has:
-        return None
-    ray = np.asarray(ray) / scale
-    for sgn in (1.0, -1.0):
-        r = sgn * ray
-        y = [Fraction(int(round(v * 2.0 ** 40)), 1 << 40) if v > 0 else Fraction(0) for v in r]
-        if any(y) and farkas_holds(A, b, lo, hi, y):
-            return y
-    return None
+    st = h.getModelStatus()
+    if st == hs.HighsModelStatus.kInfeasible:
+        _, has, ray = h.getDualRay()
+        if not has:
+            return "infeasible", None
+        r = np.asarray(ray) / scale
+        # the ray's sign convention varies: keep the orientation with more positive mass
+        return "infeasible", (r if r.clip(min=0).sum() >= (-r).clip(min=0).sum() else -r)
+    if st == hs.HighsModelStatus.kOptimal:
+        yd = np.asarray(h.getSolution().row_dual) / scale if m else np.zeros(0)
+        # a maximisation's duals of <= rows are <= 0 in HiGHS's convention: flip, keep the positive part
+        y = -yd if yd.sum() < 0 else yd
+        return "optimal", np.maximum(y, 0.0)
+    return str(st), None
 
 
 def linear_objective(net: Network, output: int = 0, sign: int = 1, xcoef: dict | None = None) -> Network:

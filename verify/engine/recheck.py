@@ -108,16 +108,22 @@ def _support_exact(a: list, lo: list, hi: list, domain) -> Fraction | None:
 
 def exact_bound(lv: ExactLevels, K: int, j: int, sign: int, lo: Sequence, hi: Sequence, L: Sequence,
                 U: Sequence, split: Sequence, alpha: Sequence, beta: Sequence, domain=("box",),
-                gamma: Sequence | None = None) -> Fraction | None:
+                gamma: Sequence | None = None, theta=None) -> Fraction | None:
     """The exact CROWN value of objective ``sign * z_{K,j}`` on a node (the rule of
     :mod:`verify.backends.linear_bounds`), in Fractions; ``None`` when the node's input set is empty.
 
     ``L``, ``U`` (length N, already intersected with ``split``), ``alpha``, ``beta`` (indexed by global ReLU
     index; only the levels below ``K`` are read), ``lo``, ``hi`` (the node's box) are exact numbers (floats
     are read exactly). ``domain``: ``("box",)``, ``("cone", i, others)`` or ``("lagrange", rows, b)`` with
-    ``gamma``.
+    ``gamma``. ``theta`` (one row of ``d`` slopes per level-1 ReLU, or None): an unstable level-1 ReLU with
+    ``mu >= 0`` is bounded by its cut ``h <= (theta w) . x + max(max_X (-theta w) . x, b + max_X ((1 - theta) w) . x)``
+    over the node's input set ``X`` instead of the chord.
     """
     coef, const = lv.objective(K, j, sign)
+    lo_f = [_F(v) for v in lo]
+    hi_f = [_F(v) for v in hi]
+    cut_dom = ("box",)  # cuts use the node's box (a superset of its input set)
+    first = [g for g in range(lv.N) if lv.level[g] == 1]
     coef = dict(coef)
     for g in range(lv.N - 1, -1, -1):
         if lv.level[g] >= K:
@@ -129,6 +135,20 @@ def exact_bound(lv: ExactLevels, K: int, j: int, sign: int, lo: Sequence, hi: Se
             lam = sb
         elif l >= 0:
             lam = mu + sb
+        elif mu >= 0 and theta is not None and lv.level[g] == 1:
+            th = [_F(v) for v in theta[first.index(g)]]
+            pc, pk = lv.pre[g]
+            w = [pc.get(("x", i), Fraction(0)) for i in range(lv.d)]
+            cA = _support_exact([-t * wi for t, wi in zip(th, w)], lo_f, hi_f, cut_dom)
+            cC = _support_exact([(1 - t) * wi for t, wi in zip(th, w)], lo_f, hi_f, cut_dom)
+            if cA is None:
+                return None
+            c = max(cA, pk + cC)
+            const += mu * c
+            for i in range(lv.d):
+                if th[i] * w[i]:
+                    coef[("x", i)] = coef.get(("x", i), Fraction(0)) + mu * th[i] * w[i]
+            continue
         elif mu >= 0:
             s = u / (u - l)
             lam = mu * s
@@ -142,8 +162,7 @@ def exact_bound(lv: ExactLevels, K: int, j: int, sign: int, lo: Sequence, hi: Se
         for src, c in pc.items():
             coef[src] = coef.get(src, Fraction(0)) + lam * c
     a = [coef.get(("x", i), Fraction(0)) for i in range(lv.d)]
-    lo = [_F(v) for v in lo]
-    hi = [_F(v) for v in hi]
+    lo, hi = lo_f, hi_f
     if domain[0] == "lagrange":
         _, rows, b = domain
         for k, gk in enumerate(() if gamma is None else list(gamma)):
@@ -207,7 +226,7 @@ def recheck_tree(net: Network, record, target: Fraction) -> dict:
             parent = checked.get(rec["parent"])
             if parent is None:
                 raise RecheckError(f"node {nid}: its parent {rec['parent']} was not checked first")
-            _check_child(nid, rec, nodes[rec["parent"]], lo, hi, split)
+            _check_child(nid, rec, nodes[rec["parent"]], lo, hi, split, domain)
         Lc = [Fraction(v) for v in rec["L"]]
         Uc = [Fraction(v) for v in rec["U"]]
         # 2. every bound is justified, level by level.
@@ -225,7 +244,7 @@ def recheck_tree(net: Network, record, target: Fraction) -> dict:
                         raise RecheckError(f"node {nid}: bound {side} of ReLU {g} is not justified")
                     sign = 1 if side == "u" else -1
                     e = exact_bound(lv, K, jloc, sign, lo, hi, Lc, Uc, split, params["alpha"], params["beta"],
-                                    domain, params.get("gamma"))
+                                    domain, params.get("gamma"), params.get("theta"))
                     if e is None:
                         if rec["close"] and rec["close"][0] == "empty":
                             continue
@@ -253,7 +272,8 @@ def recheck_tree(net: Network, record, target: Fraction) -> dict:
             stats["empty_leaves"] += 1
         elif kind == "crown":
             p = close[1]
-            e = exact_bound(lv, lv.L + 1, 0, 1, lo, hi, Lc, Uc, split, p["alpha"], p["beta"], domain, p.get("gamma"))
+            e = exact_bound(lv, lv.L + 1, 0, 1, lo, hi, Lc, Uc, split, p["alpha"], p["beta"], domain, p.get("gamma"),
+                            p.get("theta"))
             if e is not None and e > target:
                 raise RecheckError(f"node {nid}: exact output bound {e} > target {target}")
             stats["crown_leaves"] += 1
@@ -266,7 +286,7 @@ def recheck_tree(net: Network, record, target: Fraction) -> dict:
             phi = [Fraction(v) for v in prec["hi"]]
             pc = checked[rec["parent"]]
             e = exact_bound(lv, lv.L + 1, 0, 1, plo, phi, pc.L, pc.U, list(prec["split"]), p["alpha"], p["beta"],
-                            domain, p.get("gamma"))
+                            domain, p.get("gamma"), p.get("theta"))
             if e is not None and e > target:
                 raise RecheckError(f"node {nid}: parent's exact output bound {e} > target {target}")
             stats["crown_leaves"] += 1
@@ -291,7 +311,20 @@ def _justified(side, val, g, split, parent) -> bool:
     return False
 
 
-def _check_child(nid, rec, prec, lo, hi, split):
+def tighten(lo, hi, domain):
+    """The box of a node shrunk by its argmax cone ``x_j <= x_i`` without changing box cap cone:
+    ``x_j <= hi_i`` and ``x_i >= lo_j``."""
+    lo, hi = list(lo), list(hi)
+    if domain[0] == "cone":
+        _, i, others = domain
+        S = [j for j in others if j != i]
+        for j in S:
+            hi[j] = min(hi[j], hi[i])
+        lo[i] = max([lo[i]] + [lo[j] for j in S])
+    return lo, hi
+
+
+def _check_child(nid, rec, prec, lo, hi, split, domain=("box",)):
     plo = [Fraction(v) for v in prec["lo"]]
     phi = [Fraction(v) for v in prec["hi"]]
     how = rec["how"]
@@ -303,6 +336,7 @@ def _check_child(nid, rec, prec, lo, hi, split):
             want_hi[i] = point
         else:
             want_lo[i] = point
+        want_lo, want_hi = tighten(want_lo, want_hi, domain)
         if lo != want_lo or hi != want_hi or list(split) != list(prec["split"]):
             raise RecheckError(f"node {nid}: not the recorded half of its parent")
     elif how[0] == "relu":
@@ -405,6 +439,20 @@ def _check_lp_leaf(nid, lv, rec, cert, lo, hi, Lc, Uc, split, record, target, ch
         r = solve_exact_lp([Fraction(0)] * d, A=A, b=b, lo=blo, hi=bhi)
         if r.status is not LPStatus.INFEASIBLE:
             raise RecheckError(f"node {nid}: recorded as an empty LP leaf, but the LP is {r.status}")
+        return
+    if cert[0] == "dual":
+        y = [Fraction(v) for v in cert[1]]
+        if len(y) != len(A) or any(v < 0 for v in y):
+            raise RecheckError(f"node {nid}: malformed dual certificate")
+        c = list(obj)
+        rhs = Fraction(0)
+        for yk, row, bk in zip(y, A, b):
+            rhs += yk * bk
+            for i in range(d):
+                c[i] -= yk * row[i]
+        bound = rhs + sum((max(ci * l, ci * h) for ci, l, h in zip(c, blo, bhi)), Fraction(0)) + c_out
+        if bound > target:
+            raise RecheckError(f"node {nid}: dual bound {bound} > target {target}")
         return
     from ..backends.exact_lp import constraint_list
 

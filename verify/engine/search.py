@@ -359,7 +359,8 @@ class _Search:
         t0 = time.monotonic()
         alpha = None if root else np.where(np.isnan(nd["alpha"]), 0.5, nd["alpha"])
         nb = bound_nodes(prob, nd["lo"], nd["hi"], nd["L"], nd["U"], nd["split"], alpha, cfg.bounds,
-                         root=root, record=self.record is not None, fresh_from=nd["fresh"])
+                         root=root, record=self.record is not None, fresh_from=nd["fresh"],
+                         thr=None if self.thr() is None else float(self.thr()))
         st["t_bound"] += time.monotonic() - t0
         t0 = time.monotonic()
         live = ~nb.empty
@@ -408,34 +409,26 @@ class _Search:
 
     # -- fully stable leaves ---------------------------------------------------------------------
     def _lp_leaf(self, nd, nb, b, rec):
-        from ..backends.exact_lp import LPStatus
-
         prob = self.prob
         pattern = (nb.L[b] >= 0).astype(np.int8)
         pattern[nb.U[b] <= 0] = 0
-        lo = [Fraction(v) for v in nd["lo"][b]]
-        hi = [Fraction(v) for v in nd["hi"][b]]
-        res, a, c_out, A, bb, blo, bhi = prob.region_lp(lo, hi, nd["split"][b], pattern, deadline=self.deadline)
+        out = prob.leaf(nd["lo"][b], nd["hi"][b], nd["split"][b], pattern, self.thr(), deadline=self.deadline)
         self.stats["closed_lp"] += 1
-        if res.status is LPStatus.INFEASIBLE:
-            self.stats["lp_empty"] = self.stats.get("lp_empty", 0) + 1
-            if rec is not None:
-                y = res.certificate[1] if res.certificate and res.certificate[0] == "farkas" else None
-                rec["close"] = ("lp", ("empty", y))
-            return
-        if res.status is not LPStatus.OPTIMAL:
-            raise _LeafUnknown(f"exact leaf LP: {res.status} {res.reason}")
-        value = res.value + c_out
-        x = tuple(res.x)
-        # the LP point is in the node, where the network is affine: its exact value is the LP value
-        v = prob.value(x)
-        if v != value:  # pragma: no cover - would be a bug in the affine map or the LP
-            raise AssertionError(f"leaf LP value {value} != network value {v}")
-        if self.inc.value is None or value > self.inc.value:
-            self.inc.value, self.inc.x = value, x
-            self.inc.stats["improvements"] += 1
+        kind = out[0]
+        self.stats["lp_" + kind] = self.stats.get("lp_" + kind, 0) + 1
+        if kind == "unknown":
+            raise _LeafUnknown(f"exact leaf LP: {out[1]}")
+        if kind == "opt":
+            _, x, value, cert = out
+            # the LP point is in the node, where the network is affine: its exact value is the LP value
+            v = prob.value(x)
+            if v != value:  # pragma: no cover - would be a bug in the affine map or the LP
+                raise AssertionError(f"leaf LP value {value} != network value {v}")
+            if self.inc.value is None or value > self.inc.value:
+                self.inc.value, self.inc.x = value, x
+                self.inc.stats["improvements"] += 1
         if rec is not None:
-            rec["close"] = ("lp", ("opt", x, value, res.certificate))
+            rec["close"] = ("lp", out)
 
     # -- branching -------------------------------------------------------------------------------
     def _branch(self, nd, nb, idx, unstable):
@@ -591,7 +584,13 @@ class _Search:
                                                   hi=tuple(hi.tolist()), split=tuple(sp.tolist()), L=tuple(L.tolist()),
                                                   U=tuple(U.tolist()), bounds={}, close=None)
             st["splits_relu" if ch[0] == "relu" else "splits_input"] += 1
-        fr.push(**{k: np.array(v) for k, v in cols.items()})
+        cols = {k: np.array(v) for k, v in cols.items()}
+        cols["lo"], cols["hi"] = prob.tighten(cols["lo"], cols["hi"])
+        if self.record is not None:
+            for k, nid in enumerate(cols["nid"]):
+                self.record.nodes[int(nid)]["lo"] = tuple(cols["lo"][k].tolist())
+                self.record.nodes[int(nid)]["hi"] = tuple(cols["hi"][k].tolist())
+        fr.push(**cols)
 
 
 def _float_levels(lv, domain, lo, hi, L, U, split):
