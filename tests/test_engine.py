@@ -307,9 +307,10 @@ def test_dask_and_local_pool_give_the_same_answer():
     seq = maximize(D, box)
     from verify.engine.parallel import maximize_parallel
 
-    loc = maximize_parallel(D, box, workers=2, seq_seconds=0.0, chunk_budget=20)
+    loc = maximize_parallel(D, box, workers=2, seq_seconds=0.0, chunk_budget=10, min_open=2)
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
-        dsk = maximize_parallel(D, box, scheduler=cluster.scheduler_address, seq_seconds=0.0, chunk_budget=20)
+        dsk = maximize_parallel(D, box, scheduler=cluster.scheduler_address, seq_seconds=0.0, chunk_budget=10,
+                                min_open=2)
     assert seq.status is loc.status is dsk.status is Status.PROVED
     assert seq.value == loc.value == dsk.value
     assert loc.stats["tasks"] >= 2 and dsk.stats["tasks"] >= 2

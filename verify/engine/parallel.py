@@ -112,7 +112,7 @@ class _Pool:
 
 def maximize_parallel(net, box, constraints=(), *, deadline=None, floor=None, stop_above=None, candidates=(),
                       node_limit=None, config=None, seed=0, workers=None, scheduler=None, seq_seconds=2.0,
-                      chunk_budget=4000):
+                      chunk_budget=4000, min_open=None):
     """:func:`verify.engine.search.maximize` with the tree farmed out (see the module docstring)."""
     from .problem import Problem, prepare_network
     from .search import MaxResult, SearchConfig, _Search
@@ -127,7 +127,7 @@ def maximize_parallel(net, box, constraints=(), *, deadline=None, floor=None, st
     for pt in candidates:
         s.inc.offer(tuple(Fraction(v) for v in pt))
     # The master alone first: small problems end here, without starting any worker.
-    target = 8 * workers
+    target = 8 * workers if min_open is None else min_open
     res = s.run(node_limit, handoff=lambda se: (time.monotonic() - t0 > seq_seconds and se.fr.n >= target))
     if res is not None:
         res.stats["workers"] = 0
