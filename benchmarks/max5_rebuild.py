@@ -13,8 +13,8 @@ from pathlib import Path
 
 from verify.analysis import check_equivalent
 from verify.backends.evaluator import evaluate
-from verify.constructions.max5 import (compare_structure, identity_value, max5_blocks, max5_two_hidden,
-                                       prove_same_function)
+from verify.analysis.max5 import compare_structure, prove_same_function
+from verify.constructions.max5 import identity_value, max5_blocks, max5_two_hidden
 from verify.io.json_format import load_network
 
 GRID = list(itertools.product((-1, 0, 1), repeat=5))

@@ -12,7 +12,8 @@ from verify.backends.lp_relax import ReluLP
 from verify.constructions import max_tree
 from verify.constructions.random_nets import random_relu_network
 from verify.domain import Box
-from verify.ir.rewrites import difference_network, max_free
+from verify.constructions.emulate import max_free
+from verify.reductions.difference import difference_network
 
 
 def _rational_points(rng, box, n):

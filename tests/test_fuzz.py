@@ -8,6 +8,7 @@ max by construction (pairwise-max identities, LITERATURE.md section 2) or differ
 
 from __future__ import annotations
 
+import dataclasses
 from fractions import Fraction
 
 from hypothesis import HealthCheck, given, settings
@@ -95,8 +96,7 @@ def test_a_backend_with_a_wrong_value_is_caught():
 
     def off_by_half(net, box, timeout):
         r = worst_case_error(net, box, timeout=timeout)
-        r.sup_over += Fraction(1, 2)  # no longer attained at its witness
-        return r
+        return dataclasses.replace(r, sup_over=r.sup_over + Fraction(1, 2))  # no longer attained at its witness
 
     found = check_sup_error(case, backends={"z3": z3, "bad": off_by_half})
     assert any(d.message.startswith("bad") and "witness" in d.message for d in found)

@@ -10,7 +10,7 @@ from verify.analysis.gradients import (
     autodiff_gradient, check_gradient_onehot, clarke_max, even_split, in_clarke_max, one_hot_first,
     region_gradient, region_gradients, tie_table,
 )
-from verify.analysis.worst_case import activation_pattern
+from verify.backends.patterns import activation_pattern
 from verify.constructions import max_tree, mean_network, pool2d, truncated_tree
 from verify.domain import Box
 from verify.errors import DomainError, VerifyError

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from verify.backends.evaluator import evaluate
-from verify.constructions.max5 import (ORBIT_TYPES, max5_blocks, max5_two_hidden, identity_value,
-                                       polytope_vertices, zonotope_points)
+from verify.analysis.max5 import polytope_vertices
+from verify.constructions.max5 import ORBIT_TYPES, max5_blocks, max5_two_hidden, identity_value, zonotope_points
 from verify.io.json_format import load_network
 from verify.ir.layers import Layer, from_layers, to_layers
 
@@ -119,7 +119,7 @@ def test_rebuilt_agrees_with_the_shipped_file(rebuilt_values):
 
 
 def test_structure_comparison_sees_through_unit_order_but_not_weight_changes(rebuilt):
-    from verify.constructions.max5 import compare_structure
+    from verify.analysis.max5 import compare_structure
 
     layers = to_layers(rebuilt)
     # Reverse the order of the second-layer units (and the output weights with them): same network.
@@ -146,7 +146,7 @@ def test_lattice_vertex_rule_agrees_with_z3():
 
 
 def test_rebuilt_network_decomposes_into_its_blocks(blocks, rebuilt):
-    from verify.constructions.max5 import support_decomposition
+    from verify.analysis.max5 import support_decomposition
 
     terms = support_decomposition(rebuilt)
     assert terms is not None and len(terms) == 600
@@ -154,7 +154,7 @@ def test_rebuilt_network_decomposes_into_its_blocks(blocks, rebuilt):
 
 
 def test_exact_proof_rebuilt_equals_shipped_on_all_of_R5(rebuilt):
-    from verify.constructions.max5 import prove_same_function
+    from verify.analysis.max5 import prove_same_function
 
     path = shipped_file()
     if path is None:
@@ -164,7 +164,7 @@ def test_exact_proof_rebuilt_equals_shipped_on_all_of_R5(rebuilt):
 
 
 def test_exact_proof_is_not_fooled_by_a_perturbation(rebuilt):
-    from verify.constructions.max5 import prove_same_function
+    from verify.analysis.max5 import prove_same_function
 
     layers = to_layers(rebuilt)
     out = list(layers[2].weights[0])

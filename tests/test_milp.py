@@ -7,7 +7,8 @@ import networkx as nx
 import pytest
 
 from verify.analysis import Status, check_exact, worst_case_error
-from verify.analysis.exactness import check_equivalent, homogeneous_reduction, is_bias_free
+from verify.analysis.exactness import check_equivalent
+from verify.reductions.homogeneous import homogeneous_box as homogeneous_reduction
 from verify.backends.evaluator import evaluate, reference_max
 from verify.cli import main
 from verify.constructions import max_tree, mean_network, truncated_tree
@@ -15,7 +16,7 @@ from verify.constructions.random_nets import random_relu_network
 from verify.domain import Box, RealSpace
 from verify.io.json_format import save_network
 from verify.ir.graph import Network
-from verify.ir.rewrites import difference_network
+from verify.reductions.difference import difference_network
 
 
 @pytest.mark.parametrize("d", [2, 3, 5])
@@ -51,7 +52,7 @@ def test_random_nets_both_backends_equal_exactly(widths, seed):
 
 @pytest.mark.parametrize("net", [max_tree(2), max_tree(3), max_tree(4)])
 def test_exact_trees_proved_on_all_of_Rd_by_homogeneous_reduction(net):
-    assert is_bias_free(net)
+    assert net.is_bias_free
     r = check_exact(net, backend="milp", timeout=120)
     assert r.status is Status.PROVED and r.backend == "milp"
     assert isinstance(r.domain, RealSpace) and "reduction" in r.reason
@@ -108,7 +109,7 @@ def test_max5_package_data_loads_and_is_bias_free():
 
     net = load_max5()
     assert (net.n_inputs, net.widths) == (5, [61, 602])
-    assert is_bias_free(net)  # so check_exact(..., backend="milp") reduces R^5 to [-1,1]^5
+    assert net.is_bias_free  # so check_exact(..., backend="milp") reduces R^5 to [-1,1]^5
     box, note = homogeneous_reduction(net, net, RealSpace(5))
     assert box == Box.cube(5, -1, 1) and "bias-free" in note
     # The data README: N(x) = max(x) at every point of {-1,0,1}^5 (checked exactly at a few of them).

@@ -149,7 +149,7 @@ def test_shape_arithmetic_on_constants():
 
 
 def test_check_emulation_lemma_agrees_with_whole_network_query():
-    from verify.constructions.emulate import check_emulation
+    from verify.analysis.emulation import check_emulation
     kw = dict(seed=1, size=3, channels=1, outputs=1)
     mx = import_onnx(cnn_model("MaxPool", **kw))
     for g in ("A", "B", "skip"):

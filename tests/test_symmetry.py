@@ -4,7 +4,8 @@ import json
 from fractions import Fraction
 
 from verify.analysis import Status
-from verify.analysis.symmetry import check_exact_by_symmetry, permutation_invariant, symmetric_group_invariant
+from verify.analysis.exactness import check_exact_by_symmetry
+from verify.analysis.symmetry import permutation_invariant, symmetric_group_invariant
 from verify.backends.evaluator import evaluate
 from verify.bounds.claims_depth import load_max5
 from verify.constructions import max_tree, mean_network, truncated_tree

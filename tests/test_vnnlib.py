@@ -16,7 +16,8 @@ from verify.domain import Box  # noqa: E402
 from verify.errors import VerifyError  # noqa: E402
 from verify.io.onnx_import import import_onnx  # noqa: E402
 from verify.io.smtlib import network_definitions  # noqa: E402
-from verify.io.vnnlib import difference_network, export_vnnlib, network_to_onnx, vnnlib_property  # noqa: E402
+from verify.io.vnnlib import export_vnnlib, network_to_onnx, vnnlib_property  # noqa: E402
+from verify.reductions.difference import difference_network  # noqa: E402
 
 NETS = [max_tree(4, "A"), max_tree(5, "skip"), max_chain(3, "B"), pool2d(3, 3, 2, 1, "A"),
         reference_network(pool2d(3, 3, 2, 1)), truncated_tree(4, 1, "B"), mean_network(4)]

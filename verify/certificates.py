@@ -45,7 +45,8 @@ from .io.files import atomic_write_text
 from .io.json_format import _json_load, network_from_mapping, network_hash, network_to_mapping
 from .ir.graph import Network
 from .ir.ops import Op
-from .numbers import parse_rational, to_text
+from .ir.walk import Handlers, walk
+from .numbers import parse_rational, smt_number, to_text
 
 __all__ = [
     "CERTIFICATE_FORMAT",
@@ -69,18 +70,62 @@ class CertificateError(VerifyError, ValueError):
 
 
 # -- the SMT-LIB2 printer ---------------------------------------------------------------------------
-def _num(q: Fraction) -> str:
-    """An exact real constant: ``3.0``, ``(/ 1.0 3.0)``, ``(- (/ 1.0 3.0))`` (no negative literals in SMT-LIB)."""
-    q = Fraction(q)
-    n, d = abs(q.numerator), q.denominator
-    body = f"{n}.0" if d == 1 else f"(/ {n}.0 {d}.0)"
-    return f"(- {body})" if q < 0 else body
-
-
 def _sum(terms: Sequence[str]) -> str:
     if not terms:
         return "0.0"
     return terms[0] if len(terms) == 1 else "(+ " + " ".join(terms) + ")"
+
+
+class _Lines:
+    """What the walk carries: the prefix, node positions, declarations and defining assertions."""
+
+    def __init__(self, net: Network, prefix: str):
+        self.prefix = prefix
+        self.position = {n: k for k, n in enumerate(net.order)}
+        self.decls: list[str] = []
+        self.defs: list[str] = []
+
+    def declare(self, node) -> str:
+        v = f"{self.prefix}{self.position[node]}"
+        self.decls.append(f"(declare-fun {v} () Real)")
+        return v
+
+
+def _cert_input(cl: _Lines, net, node, name):
+    return f"x{net.graph.nodes[node]['index']}"
+
+
+def _cert_affine(cl: _Lines, net, node, name):
+    v = cl.declare(node)
+    terms = [name[p] if w == 1 else f"(* {smt_number(w)} {name[p]})" for p, w in net.affine_terms(node)]
+    if net.bias(node) != 0 or not terms:
+        terms.append(smt_number(net.bias(node)))
+    cl.defs.append(f"(assert (= {v} {_sum(terms)}))")
+    return v
+
+
+def _cert_relu(cl: _Lines, net, node, name):
+    v = cl.declare(node)
+    p = name[net.single_pred(node)]
+    cl.defs.append(f"(assert (= {v} (ite (> {p} 0.0) {p} 0.0)))")
+    return v
+
+
+def _cert_max(cl: _Lines, net, node, name):
+    v = cl.declare(node)
+    ps = [name[p] for p in net.preds(node)]
+    cl.defs.extend(f"(assert (>= {v} {p}))" for p in ps)
+    cl.defs.append(f"(assert (or {' '.join(f'(= {v} {p})' for p in ps)}))" if len(ps) > 1 else f"(assert (= {v} {ps[0]}))")
+    return v
+
+
+def _cert_output(cl: _Lines, net, node, name):
+    return name[net.single_pred(node)]
+
+
+CERTIFICATE_LINES = Handlers("certificates.smtlib", {Op.INPUT: _cert_input, Op.AFFINE: _cert_affine,
+                                                     Op.RELU: _cert_relu, Op.MAX: _cert_max,
+                                                     Op.OUTPUT: _cert_output})
 
 
 def _network_lines(net: Network, prefix: str) -> tuple[list[str], list[str], list[str]]:
@@ -89,34 +134,9 @@ def _network_lines(net: Network, prefix: str) -> tuple[list[str], list[str], lis
     One real variable per affine, ReLU and max node (named ``{prefix}{k}``, ``k`` its position in the
     network's topological order); outputs are the terms of their predecessors.
     """
-    name: dict = {}
-    decls, defs = [], []
-    for k, node in enumerate(net.order):
-        op = net.op(node)
-        if op is Op.INPUT:
-            name[node] = f"x{net.graph.nodes[node]['index']}"
-            continue
-        if op is Op.OUTPUT:
-            name[node] = name[net.single_pred(node)]
-            continue
-        v = f"{prefix}{k}"
-        name[node] = v
-        decls.append(f"(declare-fun {v} () Real)")
-        if op is Op.AFFINE:
-            terms = [name[p] if w == 1 else f"(* {_num(w)} {name[p]})" for p, w in net.affine_terms(node)]
-            if net.bias(node) != 0 or not terms:
-                terms.append(_num(net.bias(node)))
-            defs.append(f"(assert (= {v} {_sum(terms)}))")
-        elif op is Op.RELU:
-            p = name[net.single_pred(node)]
-            defs.append(f"(assert (= {v} (ite (> {p} 0.0) {p} 0.0)))")
-        elif op is Op.MAX:
-            ps = [name[p] for p in net.preds(node)]
-            defs.extend(f"(assert (>= {v} {p}))" for p in ps)
-            defs.append(f"(assert (or {' '.join(f'(= {v} {p})' for p in ps)}))" if len(ps) > 1 else f"(assert (= {v} {ps[0]}))")
-        else:  # pragma: no cover - Op is a closed set
-            raise VerifyError(f"no SMT-LIB rule for op {op!r}")
-    return decls, defs, [name[o] for o in net.outputs]
+    cl = _Lines(net, prefix)
+    name = walk(net, CERTIFICATE_LINES, cl)
+    return cl.decls, cl.defs, [name[o] for o in net.outputs]
 
 
 def smtlib_query(net: Network, domain: Box | RealSpace, goal: str, output: int | None = None,
@@ -137,8 +157,8 @@ def smtlib_query(net: Network, domain: Box | RealSpace, goal: str, output: int |
     lines += [f"(declare-fun x{i} () Real)" for i in range(net.n_inputs)]
     if isinstance(domain, Box):
         for i, (lo, hi) in enumerate(zip(domain.lo, domain.hi)):
-            lines.append(f"(assert (<= {_num(lo)} x{i}))")
-            lines.append(f"(assert (<= x{i} {_num(hi)}))")
+            lines.append(f"(assert (<= {smt_number(lo)} x{i}))")
+            lines.append(f"(assert (<= x{i} {smt_number(hi)}))")
     decls, defs, outs = _network_lines(net, "n")
     lines += decls + defs
     refs = []
@@ -152,7 +172,7 @@ def smtlib_query(net: Network, domain: Box | RealSpace, goal: str, output: int |
     if goal == "differs":
         parts = [f"(not (= {outs[o]} {refs[o]}))" for o in chosen]
     elif goal in ("over", "under"):
-        t = _num(threshold)
+        t = smt_number(threshold)
         parts = [f"(> (- {outs[o]} {refs[o]}) {t})" if goal == "over" else f"(> (- {refs[o]} {outs[o]}) {t})" for o in chosen]
     else:
         raise VerifyError(f"unknown certificate goal {goal!r}")
@@ -283,7 +303,7 @@ def load_certificate(path: str | os.PathLike) -> dict:
 
 
 # -- rechecking -------------------------------------------------------------------------------------
-@dataclass
+@dataclass(frozen=True)
 class RecheckResult:
     """Outcome of :func:`recheck`: ``holds`` is True, False, or None (a solver gave no answer)."""
 
@@ -333,19 +353,19 @@ def _point(data: dict, key: str, dim: int) -> tuple[Fraction, ...]:
 
 def _solve(text: str, timeout: float | None) -> str:
     """Answer of a fresh z3 context on an SMT-LIB2 text: ``"sat"``, ``"unsat"`` or ``"unknown"``."""
-    from .backends.z3_backend import _import_z3
+    from .backends.z3_backend import z3
+    from .backends.z3_session import Z3Session
+    from .deadline import Deadline
 
-    z3 = _import_z3()
-    ctx = z3.Context()
+    session = Z3Session(Deadline(timeout))
     try:
-        assertions = z3.parse_smt2_string(text, ctx=ctx)
+        assertions = session.parse_smtlib(text)
     except z3.Z3Exception as exc:
         raise CertificateError(f"stored SMT-LIB does not parse: {exc}") from None
-    solver = z3.Solver(ctx=ctx)
-    if timeout is not None:
-        solver.set("timeout", max(1, int(timeout * 1000)))
+    solver = session.solver()
     solver.add(assertions)
-    return str(solver.check())
+    answer = solver.check(point_of=())
+    return "unsat" if answer.unsat else ("sat" if answer.sat else "unknown")
 
 
 def _sample_points(domain) -> list[tuple[Fraction, ...]]:

@@ -1,8 +1,9 @@
 """The ``verify`` command.
 
 Exit codes: 0 ok/proved, 1 refuted (or a catalogue check failed), 2 bad input or usage, 3 unknown or
-timeout. Every query command takes ``--json`` (numbers as exact strings "p/q") and ``--timeout``.
-Subcommands live in :mod:`verify.commands`, one module each, registered in ``COMMANDS``.
+timeout, 4 a bug in the toolkit (an internal consistency check failed: :class:`~verify.errors.ToolkitBugError`;
+the message asks for a report). Every query command takes ``--json`` (numbers as exact strings "p/q")
+and ``--timeout``. Subcommands live in :mod:`verify.commands`, one module each, registered in ``COMMANDS``.
 """
 
 from __future__ import annotations
@@ -12,9 +13,13 @@ import importlib
 import re
 import sys
 
-from .errors import VerifyError
+from .errors import SolverUnknownError, ToolkitBugError, VerifyError
 
-__all__ = ["main", "COMMANDS"]
+__all__ = ["main", "COMMANDS", "EXIT_BUG"]
+
+# A toolkit bug is not bad input (2) nor an unknown (3): it gets its own code.
+EXIT_BUG = 4
+REPORT = "this is a bug in verify, not a problem with the input: please report it with the command that shows it"
 
 # Modules under verify.commands, each with ``register(subparsers)`` setting ``func`` on its parser.
 COMMANDS = (
@@ -63,6 +68,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(_attach_negative_values(sys.argv[1:] if argv is None else list(argv)))
     try:
         code = args.func(args)
+    except ToolkitBugError as exc:
+        print(f"verify: internal error: {_one_line(str(exc))} ({REPORT})", file=sys.stderr)
+        return EXIT_BUG
+    except SolverUnknownError as exc:
+        print(f"verify: unknown: {_one_line(str(exc))}", file=sys.stderr)
+        return 3
     except VerifyError as exc:
         print(f"verify: error: {_one_line(str(exc))}", file=sys.stderr)
         return 2

@@ -15,6 +15,7 @@ __all__ = [
     "UnsupportedOpError",
     "MissingExtraError",
     "ResourceLimitError",
+    "SolverUnknownError",
     "ToolkitBugError",
 ]
 
@@ -62,6 +63,13 @@ class MissingExtraError(VerifyError, ImportError):
 
 class ResourceLimitError(VerifyError):
     """A requested object would exceed a stated size limit (stated before anything is built)."""
+
+
+class SolverUnknownError(VerifyError):
+    """A solver gave no answer (``unknown`` or a timeout) where a computation needed one: no verdict.
+
+    The CLI exits with code 3 (unknown), the catalogue reports UNKNOWN, never FAIL.
+    """
 
 
 class ToolkitBugError(VerifyError, AssertionError):

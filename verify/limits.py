@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 from typing import Iterable
 
+from .constructions.gadgets import RELUS_PER_GADGET as _GADGET_RELUS
 from .errors import ResourceLimitError
 from .ir.graph import MAX_NODES
 
@@ -39,10 +40,6 @@ __all__ = [
 # Measured: a max tree of 20000 inputs (140020 nodes, 220023 edges) takes about 100 MB more resident
 # memory than an empty interpreter, i.e. about 0.7 kB per node with its edges; rounded up.
 BYTES_PER_NODE = 1000
-
-# ReLUs of one pairwise-max gadget (verify.constructions.gadgets.RELUS_PER_GADGET; repeated here so that
-# this module does not import the constructions, which import it).
-_GADGET_RELUS = {"A": 3, "B": 4, "skip": 1}
 
 
 def _human_bytes(n: int) -> str:

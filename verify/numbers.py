@@ -13,7 +13,7 @@ from fractions import Fraction
 from numbers import Rational
 from typing import Any
 
-__all__ = ["parse_rational", "from_float", "to_text", "to_float", "MAX_EXPONENT", "MAX_DIGITS"]
+__all__ = ["parse_rational", "from_float", "to_text", "smt_number", "MAX_EXPONENT", "MAX_DIGITS"]
 
 # Exponents beyond this are refused: "1e999999999" would otherwise build a gigantic integer.
 MAX_EXPONENT = 400
@@ -89,5 +89,16 @@ def to_text(value: Fraction | int) -> str:
     return f"{value.numerator}/{value.denominator}"
 
 
-def to_float(value: Fraction | int) -> float:
-    return float(value)
+def smt_number(q) -> str:
+    """An exact SMT-LIB real literal: ``3.0``, ``(- 3.0)``, ``(/ 1.0 3.0)``, ``(- (/ 1.0 3.0))``.
+
+    SMT-LIB has no negative literals, so a negative number is a negation. The one printer of exact
+    numbers for SMT-LIB text (queries, certificates).
+
+    >>> smt_number(Fraction(-1, 3))
+    '(- (/ 1.0 3.0))'
+    """
+    q = Fraction(q)
+    a = abs(q)
+    lit = f"{a.numerator}.0" if a.denominator == 1 else f"(/ {a.numerator}.0 {a.denominator}.0)"
+    return f"(- {lit})" if q < 0 else lit

@@ -24,12 +24,12 @@ a region-enumeration maximiser: issue 4); ``register_exactness_backend(name, fn)
 ``fn(net, domain, timeout) -> ExactnessResult``; ``register_check(name, fn)`` with
 ``fn(case) -> list[Disagreement]`` for any other property (e.g. region counts of issue 4: every region's
 interior point re-evaluated exactly). A MILP backend reachable as ``worst_case_error(..., backend="milp")``
-is registered automatically when present.
+and the region enumeration check are registered from the start, so every case (the first one too)
+runs them.
 """
 
 from __future__ import annotations
 
-import inspect
 import json
 import random
 from dataclasses import dataclass, field
@@ -340,58 +340,22 @@ def _z3_sup(net: Network, box: Box, timeout):
     return worst_case_error(net, box, timeout=timeout)
 
 
+def _milp_sup(net: Network, box: Box, timeout):
+    return worst_case_error(net, box, timeout=timeout, backend="milp")
+
+
 def _z3_exact(net: Network, domain, timeout):
     return check_exact(net, domain, timeout=timeout)
 
 
-SUP_ERROR_BACKENDS: dict[str, SupErrorBackend] = {"z3": _z3_sup}
-EXACTNESS_BACKENDS: dict[str, ExactnessBackend] = {"z3": _z3_exact}
-EXTRA_CHECKS: dict[str, Callable[[FuzzCase], list]] = {}
-_discovered = False
-
-
-def register_sup_error_backend(name: str, fn: SupErrorBackend) -> None:
-    """Add a backend computing ``worst_case_error``; the fuzz checks compare it with the others."""
-    SUP_ERROR_BACKENDS[name] = fn
-
-
-def register_exactness_backend(name: str, fn: ExactnessBackend) -> None:
-    """Add a backend deciding ``N == max``; the fuzz checks compare it with the known answers."""
-    EXACTNESS_BACKENDS[name] = fn
-
-
-def register_check(name: str, fn: Callable[[FuzzCase], list]) -> None:
-    """Add a property ``fn(case) -> list[Disagreement]`` run on every random-network case."""
-    EXTRA_CHECKS[name] = fn
-
-
-def _discover() -> None:
-    """Register backends that the installed toolkit offers through a ``backend=`` keyword (e.g. MILP)."""
-    global _discovered
-    if _discovered:
-        return
-    _discovered = True
-    for fn, registry, make in ((worst_case_error, SUP_ERROR_BACKENDS,
-                                lambda: (lambda net, box, timeout: worst_case_error(net, box, timeout=timeout, backend="milp"))),
-                               (check_exact, EXACTNESS_BACKENDS,
-                                lambda: (lambda net, dom, timeout: check_exact(net, dom, timeout=timeout, backend="milp")))):
-        if "backend" in inspect.signature(fn).parameters and "milp" not in registry:
-            try:
-                import verify.backends.milp  # noqa: F401
-            except ImportError:
-                continue
-            registry["milp"] = make()
-
-
-    if "regions" not in EXTRA_CHECKS:
-        register_check("regions", _check_regions)
+def _milp_exact(net: Network, domain, timeout):
+    return check_exact(net, domain, timeout=timeout, backend="milp")
 
 
 def _check_regions(case: FuzzCase) -> list:
     """Region enumeration (issue 4) against the exact evaluator: every region's affine map must give
     the exact network value at its interior point, and the point must lie in the domain."""
     from .analysis.regions import count_regions
-    from .backends.evaluator import evaluate
 
     if case.net.n_inputs > 3 or case.net.n_relus > 12:
         return []
@@ -410,13 +374,32 @@ def _check_regions(case: FuzzCase) -> list:
     return found
 
 
+# Every backend and check of the toolkit is registered here, before the first case runs.
+SUP_ERROR_BACKENDS: dict[str, SupErrorBackend] = {"z3": _z3_sup, "milp": _milp_sup}
+EXACTNESS_BACKENDS: dict[str, ExactnessBackend] = {"z3": _z3_exact, "milp": _milp_exact}
+EXTRA_CHECKS: dict[str, Callable[[FuzzCase], list]] = {"regions": _check_regions}
+
+
+def register_sup_error_backend(name: str, fn: SupErrorBackend) -> None:
+    """Add a backend computing ``worst_case_error``; the fuzz checks compare it with the others."""
+    SUP_ERROR_BACKENDS[name] = fn
+
+
+def register_exactness_backend(name: str, fn: ExactnessBackend) -> None:
+    """Add a backend deciding ``N == max``; the fuzz checks compare it with the known answers."""
+    EXACTNESS_BACKENDS[name] = fn
+
+
+def register_check(name: str, fn: Callable[[FuzzCase], list]) -> None:
+    """Add a property ``fn(case) -> list[Disagreement]`` run on every random-network case."""
+    EXTRA_CHECKS[name] = fn
+
+
 def sup_error_backends() -> dict[str, SupErrorBackend]:
-    _discover()
     return dict(sorted(SUP_ERROR_BACKENDS.items()))
 
 
 def exactness_backends() -> dict[str, ExactnessBackend]:
-    _discover()
     return dict(sorted(EXACTNESS_BACKENDS.items()))
 
 

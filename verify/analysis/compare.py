@@ -2,8 +2,9 @@
 same model with the pooling replaced by a ReLU emulation).
 
 ``sup_over = sup_x max_o (f_o(x) - g_o(x))`` and ``sup_under = sup_x max_o (g_o(x) - f_o(x))``, each
-attained at an exact witness, computed by :func:`verify.analysis.worst_case.sup_difference` (region
-hopping with z3, every value confirmed by the exact evaluator).
+attained at an exact witness, computed by :func:`verify.analysis.worst_case.both_sides` (region
+hopping with z3 or the maximisation of the difference network, every value confirmed by the exact
+evaluator).
 """
 
 from __future__ import annotations
@@ -18,10 +19,15 @@ __all__ = ["worst_case_difference"]
 
 
 def worst_case_difference(f: Network, g: Network, box: Box, *, timeout: float | None = None,
-                          samples: int = 512, seed: int = 0) -> ErrorResult:
+                          samples: int = 512, seed: int = 0, backend: str = "z3",
+                          decompose: bool = False) -> ErrorResult:
     """Exact ``sup (f - g)`` (``sup_over``) and ``sup (g - f)`` (``sup_under``) over ``box``.
 
     The result has the fields of :class:`ErrorResult`, with ``g`` in the place of the max reference.
+    ``backend`` is "z3" (region hopping), "milp" (maximisation of the difference network) or "auto"
+    (the rule of :data:`verify.reductions.auto.STEPS`: MILP when ``f`` has more than 16 ReLUs).
+    ``decompose=True`` solves each output on the sub-network of the inputs it reads, identical ones once
+    (:func:`verify.analysis.decompose.decomposed_difference`, whose per-output answers it drops).
 
     Examples
     --------
@@ -38,4 +44,8 @@ def worst_case_difference(f: Network, g: Network, box: Box, *, timeout: float | 
         )
     if box.dim != f.n_inputs:
         raise VerifyError(f"box has dimension {box.dim}, the networks have {f.n_inputs} inputs")
-    return both_sides(f, g, box, timeout=timeout, samples=samples, seed=seed)
+    if decompose:
+        from .decompose import decomposed_difference
+
+        return decomposed_difference(f, g, box, backend=backend, timeout=timeout, samples=samples, seed=seed).overall
+    return both_sides(f, g, box, timeout=timeout, samples=samples, seed=seed, backend=backend)

@@ -37,13 +37,18 @@ from fractions import Fraction
 from typing import Any, Sequence
 
 from ..backends.evaluator import evaluate_nodes
-from ..backends.z3_backend import from_z3, rational, z3
+from ..backends.patterns import pattern_affine_map, pattern_forms
+from ..backends.z3_backend import z3
+from ..backends.z3_session import Z3Session
+from ..deadline import Deadline
 from ..domain import Box
-from ..errors import DomainError, ResourceLimitError, ToolkitBugError, VerifyError
+from ..errors import ResourceLimitError, ToolkitBugError, VerifyError
 from ..ir.graph import Network
 from ..ir.ops import Op
+from ..ir.walk import Handlers, walk_reverse
 from ..numbers import to_text
-from .results import Deadline, Status
+from ..status import Status
+from .gradient_encoding import GradientEncoding, blocking_clause, open_box, pattern_from_model
 
 __all__ = [
     "MAX_RULES",
@@ -96,38 +101,69 @@ def autodiff_gradient(net: Network, x: Sequence, *, s=0, max_rule: str = "first"
         raise VerifyError(f"unknown max rule {max_rule!r} (choose one of {', '.join(MAX_RULES)})")
     if not 0 <= output < net.n_outputs:
         raise VerifyError(f"output {output} does not exist (the network has {net.n_outputs})")
-    values = evaluate_nodes(net, x)
-    adj: dict = {net.outputs[output]: Fraction(1)}
-    for n in reversed(net.order):
-        a = adj.get(n)
-        if not a:
-            continue
-        op = net.op(n)
-        if op is Op.OUTPUT:
-            p = net.single_pred(n)
-            adj[p] = adj.get(p, 0) + a
-        elif op is Op.AFFINE:
-            for p, w in net.affine_terms(n):
-                adj[p] = adj.get(p, 0) + w * a
-        elif op is Op.RELU:
-            p = net.single_pred(n)
-            v = values[p]
-            slope = Fraction(1) if v > 0 else (Fraction(0) if v < 0 else s)
-            if slope:
-                adj[p] = adj.get(p, 0) + slope * a
-        elif op is Op.MAX:
-            preds = net.preds(n)
-            top = max(values[p] for p in preds)
-            tied = [p for p in preds if values[p] == top]
-            if max_rule == "first":
-                share = {tied[0]: a}
-            elif max_rule == "split":
-                share = {p: a / len(tied) for p in tied}
-            else:
-                share = {p: a for p in tied}
-            for p, v in share.items():
-                adj[p] = adj.get(p, 0) + v
-    return tuple(Fraction(adj.get(i, 0)) for i in net.inputs)
+    ctx = _Backprop(evaluate_nodes(net, x), s, max_rule, net.outputs[output])
+    walk_reverse(net, AUTODIFF, ctx)
+    return tuple(Fraction(ctx.adj.get(i, 0)) for i in net.inputs)
+
+
+class _Backprop:
+    """Adjoints accumulated by the reverse walk (``adj[node]`` = d output / d node)."""
+
+    def __init__(self, values: dict, s: Fraction, max_rule: str, output):
+        self.values, self.s, self.max_rule = values, s, max_rule
+        self.adj: dict = {output: Fraction(1)}
+
+    def add(self, node, amount) -> None:
+        self.adj[node] = self.adj.get(node, 0) + amount
+
+
+def _bp_input(bp: _Backprop, net, node, _):
+    pass
+
+
+def _bp_pass(bp: _Backprop, net, node, _):
+    a = bp.adj.get(node)
+    if a:
+        bp.add(net.single_pred(node), a)
+
+
+def _bp_affine(bp: _Backprop, net, node, _):
+    a = bp.adj.get(node)
+    if a:
+        for p, w in net.affine_terms(node):
+            bp.add(p, w * a)
+
+
+def _bp_relu(bp: _Backprop, net, node, _):
+    a = bp.adj.get(node)
+    if not a:
+        return
+    p = net.single_pred(node)
+    v = bp.values[p]
+    slope = Fraction(1) if v > 0 else (Fraction(0) if v < 0 else bp.s)
+    if slope:
+        bp.add(p, slope * a)
+
+
+def _bp_max(bp: _Backprop, net, node, _):
+    a = bp.adj.get(node)
+    if not a:
+        return
+    preds = net.preds(node)
+    top = max(bp.values[p] for p in preds)
+    tied = [p for p in preds if bp.values[p] == top]
+    if bp.max_rule == "first":
+        share = {tied[0]: a}
+    elif bp.max_rule == "split":
+        share = {p: a / len(tied) for p in tied}
+    else:
+        share = {p: a for p in tied}
+    for p, v in share.items():
+        bp.add(p, v)
+
+
+AUTODIFF = Handlers("gradients.autodiff", {Op.INPUT: _bp_input, Op.AFFINE: _bp_affine, Op.RELU: _bp_relu,
+                                           Op.MAX: _bp_max, Op.OUTPUT: _bp_pass})
 
 
 def clarke_max(x: Sequence, window: Sequence[int] | None = None) -> list[Vector]:
@@ -167,245 +203,25 @@ def even_split(x: Sequence, window: Sequence[int] | None = None) -> Vector:
 # -- gradients of affine pieces -----------------------------------------------------------------------
 def _pattern_gradients(net: Network, pattern: dict) -> dict:
     """Gradient of every node on the piece selected by ``pattern`` (relu -> bool, max -> index)."""
-    d = net.n_inputs
-    zero = (Fraction(0),) * d
-    grad: dict = {}
-    for n in net.order:
-        op = net.op(n)
-        if op is Op.INPUT:
-            i = net.graph.nodes[n]["index"]
-            grad[n] = tuple(Fraction(int(k == i)) for k in range(d))
-        elif op is Op.AFFINE:
-            acc = [Fraction(0)] * d
-            for p, w in net.affine_terms(n):
-                gp = grad[p]
-                for k in range(d):
-                    if gp[k]:
-                        acc[k] += w * gp[k]
-            grad[n] = tuple(acc)
-        elif op is Op.RELU:
-            grad[n] = grad[net.single_pred(n)] if pattern[n] else zero
-        elif op is Op.MAX:
-            grad[n] = grad[net.preds(n)[pattern[n]]]
-        else:
-            grad[n] = grad[net.single_pred(n)]
-    return grad
+    return {n: form.fractions()[0] for n, form in pattern_forms(net, pattern).items()}
 
 
 def region_gradient(net: Network, pattern: dict, output: int = 0) -> Vector:
     """Exact gradient of the affine piece of ``net`` with activation ``pattern``.
 
     ``pattern`` maps every ReLU to ``True`` (active) / ``False`` and every ``max`` node to the index of
-    the predecessor it selects (the format of ``activation_pattern`` in :mod:`verify.analysis.worst_case`).
+    the predecessor it selects (see :func:`verify.backends.patterns.activation_pattern`).
     """
-    return _pattern_gradients(net, pattern)[net.outputs[output]]
-
-
-# -- z3 encoding of open regions and their gradients ------------------------------------------------
-def _lin(terms):
-    """z3 sum of (coef, term) pairs; constants stay Fractions when possible."""
-    const = Fraction(0)
-    parts = []
-    for c, t in terms:
-        if isinstance(t, Fraction):
-            const += c * t
-        elif c == 1:
-            parts.append(t)
-        elif c == -1:
-            parts.append(-t)
-        else:
-            parts.append(rational(c) * t)
-    if not parts:
-        return const
-    if const:
-        parts.append(rational(const))
-    return parts[0] if len(parts) == 1 else z3.Sum(parts)
-
-
-def _z(v):
-    return rational(v) if isinstance(v, Fraction) else v
-
-
-def _is_zero(v):
-    """A z3 condition (or Python bool) for ``v == 0``."""
-    return v == 0 if isinstance(v, Fraction) else v == rational(0)
-
-
-def _all(conds):
-    conds = [c for c in conds if c is not True]
-    if any(c is False for c in conds):
-        return False
-    if not conds:
-        return True
-    return conds[0] if len(conds) == 1 else z3.And(conds)
-
-
-def _ite(c, a, b):
-    if c is True:
-        return a
-    if c is False:
-        return b
-    if isinstance(a, Fraction) and isinstance(b, Fraction) and a == b:
-        return a
-    return z3.If(c, _z(a), _z(b))
-
-
-def _gt(a, b):
-    if isinstance(a, Fraction) and isinstance(b, Fraction):
-        return a > b
-    return _z(a) > _z(b)
-
-
-def _ge(a, b):
-    if isinstance(a, Fraction) and isinstance(b, Fraction):
-        return a >= b
-    return _z(a) >= _z(b)
-
-
-def _lt(a, b):
-    return _gt(b, a)
-
-
-class _Encoding:
-    """Values and gradients of every node as z3 terms, in one of two modes.
-
-    ``mode="region"``: Boolean pattern variables choose each ReLU's phase (and an Int each max node's
-    argument); the constraints say that x lies in the *open* region of that pattern, and gradients are
-    those of the piece (the true gradient of the network at x). A ReLU whose pre-activation is constant
-    on the piece (zero gradient) is active exactly when that constant is >= 0; so every pattern with
-    such an open set describes a non-empty open set on which the network is affine.
-
-    ``mode="autodiff"``: no pattern variables; gradients are what reverse-mode autodiff computes at x
-    with ``relu'(0) = s`` and the given rule for max nodes.
-    """
-
-    def __init__(self, net: Network, xs, mode: str, s: Fraction = Fraction(0), max_rule: str = "first",
-                 prefix: str = "g"):
-        self.net, self.xs, self.mode, self.s, self.max_rule = net, list(xs), mode, s, max_rule
-        self.side: list = []
-        self.val: dict = {}
-        self.grad: dict = {}
-        self.pvars: dict = {}
-        d = net.n_inputs
-        for n in net.order:
-            op = net.op(n)
-            if op is Op.INPUT:
-                i = net.graph.nodes[n]["index"]
-                self.val[n] = self.xs[i]
-                self.grad[n] = tuple(Fraction(int(k == i)) for k in range(d))
-            elif op is Op.AFFINE:
-                terms = net.affine_terms(n)
-                self.val[n] = _lin([(w, self.val[p]) for p, w in terms] + [(Fraction(1), net.bias(n))])
-                self.grad[n] = tuple(_lin([(w, self.grad[p][k]) for p, w in terms]) for k in range(d))
-            elif op is Op.RELU:
-                self._relu(n, prefix)
-            elif op is Op.MAX:
-                self._max(n, prefix)
-            else:
-                p = net.single_pred(n)
-                self.val[n], self.grad[n] = self.val[p], self.grad[p]
-
-    def _relu(self, n, prefix):
-        p = self.net.single_pred(n)
-        v, g = self.val[p], self.grad[p]
-        if self.mode == "region":
-            b = z3.Bool(f"{prefix}_{n}")
-            self.pvars[n] = b
-            flat = _all([_is_zero(c) for c in g])
-            # active: strictly positive, or constant >= 0 on the piece; inactive: strictly negative.
-            self.side.append(z3.Implies(b, z3.Or(_zb(_gt(v, Fraction(0))),
-                                                 z3.And(_zb(flat), _zb(_ge(v, Fraction(0)))))))
-            self.side.append(z3.Implies(z3.Not(b), _zb(_lt(v, Fraction(0)))))
-            self.val[n] = _ite(b, v, Fraction(0))
-            self.grad[n] = tuple(_ite(b, c, Fraction(0)) for c in g)
-        else:
-            pos, neg = _gt(v, Fraction(0)), _lt(v, Fraction(0))
-            self.val[n] = _ite(pos, v, Fraction(0))
-            self.grad[n] = tuple(_ite(pos, c, _ite(neg, Fraction(0), self.s * c if isinstance(c, Fraction)
-                                                   else (_lin([(self.s, c)]))))
-                                 for c in g)
-
-    def _max(self, n, prefix):
-        preds = self.net.preds(n)
-        vals = [self.val[p] for p in preds]
-        grads = [self.grad[p] for p in preds]
-        k = len(preds)
-        d = self.net.n_inputs
-        if self.mode == "region":
-            c = z3.Int(f"{prefix}_{n}")
-            self.pvars[n] = c
-            self.side.append(z3.And(c >= 0, c < k))
-            chosen = []
-            for i in range(k):
-                conds = []
-                for j in range(k):
-                    if j < i:
-                        conds.append(_zb(_gt(vals[i], vals[j])))
-                    elif j > i:
-                        same = _all([_is_zero(_lin([(Fraction(1), grads[i][t]), (Fraction(-1), grads[j][t])]))
-                                     for t in range(d)])
-                        conds.append(z3.Or(_zb(_gt(vals[i], vals[j])), z3.And(_zb(same), _zb(_ge(vals[i], vals[j])))))
-                self.side.append(z3.Implies(c == i, z3.And(conds) if conds else z3.BoolVal(True)))
-                chosen.append(c == i)
-        else:
-            chosen = []
-            for i in range(k):
-                conds = [_zb(_gt(vals[i], vals[j])) for j in range(i)] + [_zb(_ge(vals[i], vals[j])) for j in range(i + 1, k)]
-                chosen.append(z3.And(conds) if conds else z3.BoolVal(True))
-        val = vals[-1]
-        for i in range(k - 2, -1, -1):
-            val = _ite(chosen[i], vals[i], val)
-        self.val[n] = val
-        if self.mode == "autodiff" and self.max_rule != "first":
-            # split / all: the gradient goes to every maximal argument (scaled by 1/#ties for split).
-            ismax = [z3.And([_zb(_ge(vals[i], vals[j])) for j in range(k) if j != i]) for i in range(k)]
-            count = z3.Sum([z3.If(m, rational(1), rational(0)) for m in ismax])
-            g = []
-            for t in range(d):
-                total = z3.Sum([z3.If(ismax[i], _z(grads[i][t]), rational(0)) for i in range(k)])
-                if self.max_rule == "split":
-                    # total / count, kept linear: count is one of 1..k
-                    split = total
-                    for c in range(2, k + 1):
-                        split = z3.If(count == c, total * rational(Fraction(1, c)), split)
-                    g.append(split)
-                else:
-                    g.append(total)
-            self.grad[n] = tuple(g)
-        else:
-            g = []
-            for t in range(d):
-                acc = grads[-1][t]
-                for i in range(k - 2, -1, -1):
-                    acc = _ite(chosen[i], grads[i][t], acc)
-                g.append(acc)
-            self.grad[n] = tuple(g)
-
-
-def _zb(c):
-    """A z3 Bool from a z3 Bool or a Python bool."""
-    return z3.BoolVal(c) if isinstance(c, bool) else c
-
-
-def _open_box(xs, box: Box) -> list:
-    for i, (a, b) in enumerate(zip(box.lo, box.hi)):
-        if a >= b:
-            raise DomainError(f"box coordinate {i} is degenerate ([{to_text(a)},{to_text(b)}]): the query needs an open box")
-    return [c for x, a, b in zip(xs, box.lo, box.hi) for c in (x > rational(a), x < rational(b))]
-
-
-def _pattern_from_model(enc: _Encoding, model) -> dict:
-    pattern = {}
-    for n, v in enc.pvars.items():
-        if enc.net.op(n) is Op.RELU:
-            pattern[n] = z3.is_true(model.eval(v, model_completion=True))
-        else:
-            pattern[n] = model.eval(v, model_completion=True).as_long()
-    return pattern
+    (row,), _ = pattern_affine_map(net, pattern, [net.outputs[output]])
+    return row
 
 
 def _confirm_open_region(net: Network, pattern: dict, x, box: Box) -> dict:
-    """Check exactly that ``x`` is in the open box and in the open region of ``pattern``; return gradients."""
+    """Check exactly that ``x`` is in the open box and in the open region of ``pattern``; return gradients.
+
+    The tie rule of :mod:`verify.backends.patterns`: a ReLU is active iff its pre-activation is > 0 at x,
+    inactive iff it is < 0, or exactly 0 and constant on the piece.
+    """
     if not all(a < v < b for a, v, b in zip(box.lo, x, box.hi)):
         raise ToolkitBugError("solver point is not inside the open box")
     vals = evaluate_nodes(net, x)
@@ -413,7 +229,7 @@ def _confirm_open_region(net: Network, pattern: dict, x, box: Box) -> dict:
     for n in net.relu_nodes:
         p = net.single_pred(n)
         flat = not any(grads[p])
-        ok = (vals[p] > 0 or (flat and vals[p] >= 0)) if pattern[n] else vals[p] < 0
+        ok = vals[p] > 0 if pattern[n] else (vals[p] < 0 or (flat and vals[p] <= 0))
         if not ok:
             raise ToolkitBugError(f"solver point is not in the open region claimed for ReLU {n!r}")
     for n in net.max_nodes:
@@ -429,7 +245,7 @@ def _confirm_open_region(net: Network, pattern: dict, x, box: Box) -> dict:
     return grads
 
 
-@dataclass
+@dataclass(frozen=True)
 class RegionGradient:
     """One open activation region of a network in a box: its pattern, exact gradient and a point of it."""
 
@@ -460,39 +276,35 @@ def region_gradients(net: Network, box: Box, *, output: int = 0, limit: int = 10
         raise VerifyError(f"output {output} does not exist (the network has {net.n_outputs})")
     if box.dim != net.n_inputs:
         raise VerifyError(f"box has dimension {box.dim}, the network has {net.n_inputs} inputs")
-    deadline = Deadline(timeout)
-    xs = [z3.Real(f"x{i}") for i in range(net.n_inputs)]
-    enc = _Encoding(net, xs, "region")
-    solver = z3.Solver()
-    solver.add(_open_box(xs, box) + enc.side)
+    session = Z3Session(Deadline(timeout))
+    xs = session.reals(net.n_inputs)
+    enc = GradientEncoding(session, net, xs, "region")
+    solver = session.solver()
+    solver.add(*(open_box(session, xs, box) + enc.side))
     found = []
     while True:
-        ms = deadline.z3_ms()
-        if ms is not None:
-            solver.set("timeout", ms)
         answer = solver.check()
-        if answer == z3.unsat:
+        if answer.unsat:
             return found
-        if answer == z3.unknown:
+        if answer.unknown:
             raise ResourceLimitError(f"region enumeration stopped after {len(found)} regions: solver returned unknown")
         if len(found) >= limit:
             raise ResourceLimitError(f"more than {limit} regions meet the box")
-        model = solver.model()
-        point = tuple(from_z3(model.eval(x, model_completion=True)) for x in xs)
-        pattern = _pattern_from_model(enc, model)
+        point = answer.point
+        pattern = pattern_from_model(enc, solver.model())
         grads = _confirm_open_region(net, pattern, point, box)
         found.append(RegionGradient(
             active=tuple(n for n in net.relu_nodes if pattern[n]),
             choices={n: pattern[n] for n in net.max_nodes},
             gradient=grads[net.outputs[output]], witness=point))
-        block = [enc.pvars[n] != (z3.BoolVal(pattern[n]) if net.op(n) is Op.RELU else pattern[n]) for n in enc.pvars]
-        if not block:
+        block = blocking_clause(enc, pattern)
+        if block is None:
             return found
-        solver.add(z3.Or(block))
+        solver.add(block)
 
 
 # -- the tie table ------------------------------------------------------------------------------------
-@dataclass
+@dataclass(frozen=True)
 class TieTable:
     """Autodiff of max-tree emulations on every window with entries in ``values``.
 
@@ -567,7 +379,7 @@ def tie_table(kernel: int, gadgets: Sequence[str] = ("A", "B", "skip"),
 
 
 # -- the SMT gradient query ---------------------------------------------------------------------------
-@dataclass
+@dataclass(frozen=True)
 class GradientCheckResult:
     """Outcome of "gradient == one-hot of the argmax on the open box minus the tie set".
 
@@ -616,11 +428,11 @@ class GradientCheckResult:
         }
 
 
-def _gradient_problem(net: Network, box: Box, mode: str, s: Fraction, max_rule: str):
+def _gradient_problem(session: Z3Session, net: Network, box: Box, mode: str, s: Fraction, max_rule: str):
     """z3 inputs, encoding, side constraints and, per output, the violation condition."""
-    xs = [z3.Real(f"x{i}") for i in range(net.n_inputs)]
-    enc = _Encoding(net, xs, mode, s=s, max_rule=max_rule)
-    base = _open_box(xs, box) + enc.side
+    xs = session.reals(net.n_inputs)
+    enc = GradientEncoding(session, net, xs, mode, s=s, max_rule=max_rule)
+    base = open_box(session, xs, box) + enc.side
     d = net.n_inputs
     violations = []
     for o, window in enumerate(net.windows):
@@ -628,7 +440,7 @@ def _gradient_problem(net: Network, box: Box, mode: str, s: Fraction, max_rule: 
         cases = []
         for i in window:
             unique = [xs[i] > xs[j] for j in window if j != i]
-            equal = [_zb(_is_zero(_lin([(Fraction(1), g[k]), (Fraction(-int(k == i)), Fraction(1))])))
+            equal = [enc.boolean(enc.is_zero(enc.lin([(Fraction(1), g[k]), (Fraction(-int(k == i)), Fraction(1))])))
                      for k in range(d)]
             cases.append(z3.And(unique + [z3.Not(z3.And(equal))]))
         violations.append(z3.Or(cases))
@@ -647,9 +459,10 @@ def gradient_query_smtlib(net: Network, box: Box, *, mode: str = "region", s=0, 
         raise VerifyError("the network has several outputs but no 'windows'")
     if box.dim != net.n_inputs:
         raise VerifyError(f"box has dimension {box.dim}, the network has {net.n_inputs} inputs")
-    _, _, base, violations = _gradient_problem(net, box, mode, _check_s(s), max_rule)
-    solver = z3.Solver()
-    solver.add(base)
+    session = Z3Session()
+    _, _, base, violations = _gradient_problem(session, net, box, mode, _check_s(s), max_rule)
+    solver = session.solver()
+    solver.add(*base)
     solver.add(z3.Or(violations) if len(violations) > 1 else violations[0])
     what = "true gradient" if mode == "region" else f"autodiff gradient with relu'(0) = {to_text(Fraction(s))}"
     header = (f"; verify: {what} of {net.name or 'network'} == one-hot of the argmax on the open box "
@@ -682,30 +495,27 @@ def check_gradient_onehot(net: Network, box: Box, *, mode: str = "region", s=0, 
     if windows is None:
         raise VerifyError("the network has several outputs but no 'windows'")
     deadline = Deadline(timeout)
-    xs, enc, base, violations = _gradient_problem(net, box, mode, s, max_rule)
+    session = Z3Session(deadline)
+    xs, enc, base, violations = _gradient_problem(session, net, box, mode, s, max_rule)
     d = net.n_inputs
     for o, window in enumerate(windows):
-        solver = z3.Solver()
-        ms = deadline.z3_ms()
-        if ms is not None:
-            solver.set("timeout", ms)
-        solver.add(base)
+        solver = session.solver()
+        solver.add(*base)
         solver.add(violations[o])
         answer = solver.check()
-        if answer == z3.unsat:
+        if answer.unsat:
             continue
-        if answer == z3.unknown:
+        if answer.unknown:
             return GradientCheckResult(Status.UNKNOWN, box, deadline.elapsed(), mode, s if mode == "autodiff" else None,
-                                       output_index=o, reason=f"solver returned unknown on output {o} ({solver.reason_unknown()})")
-        model = solver.model()
-        point = tuple(from_z3(model.eval(x, model_completion=True)) for x in xs)
+                                       output_index=o, reason=f"solver returned unknown on output {o} ({answer.reason})")
+        point = answer.point
         tied = _argmax_set(point, window)
         if len(tied) != 1:
             raise ToolkitBugError("solver point has a tie in the window")
         i = tied[0]
         active = None
         if mode == "region":
-            pattern = _pattern_from_model(enc, model)
+            pattern = pattern_from_model(enc, solver.model())
             grads = _confirm_open_region(net, pattern, point, box)
             grad = grads[net.outputs[o]]
             active = tuple(n for n in net.relu_nodes if pattern[n])

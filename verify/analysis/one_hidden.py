@@ -65,14 +65,14 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..backends.evaluator import evaluate_nodes
+from ..backends.patterns import Region, activation_pattern, pattern_region
 from ..domain import RealSpace
-from ..errors import VerifyError
+from ..errors import ToolkitBugError, VerifyError
 from ..ir.builder import Expr, GraphBuilder
 from ..ir.graph import Network
-from ..ir.ops import Op
 from ..numbers import to_text
-from .results import Deadline, Status
+from ..deadline import Deadline
+from ..status import Status
 
 __all__ = ["OneHiddenResult", "CertificateCheck", "one_hidden_layer", "check_certificate", "max_network",
            "local_region", "MAX_DIMENSION"]
@@ -93,115 +93,27 @@ _LP_BOX = 1e6
 Form = tuple  # an affine form in x: (coefficients tuple of Fractions, constant Fraction)
 
 
-@dataclass(frozen=True)
-class Region:
-    """The closed linear region of ``f`` holding a point strictly inside it.
-
-    ``constraints``: non-constant affine forms ``(a, c)`` with ``<a, x> + c >= 0`` on the region;
-    ``gradient``, ``offset``: ``f(x) = <gradient, x> + offset`` on it; ``key``: the activation pattern.
-    """
-
-    key: tuple
-    constraints: tuple
-    gradient: tuple
-    offset: Fraction
-
-    def value(self, x) -> Fraction:
-        return _dot(self.gradient, x) + self.offset
-
-    def slacks(self, x) -> list[Fraction]:
-        return [_dot(a, x) + c for a, c in self.constraints]
-
-
 def _dot(a, x) -> Fraction:
     return sum((ai * xi for ai, xi in zip(a, x)), Fraction(0))
-
-
-def _is_constant(form: Form) -> bool:
-    return not any(form[0])
-
-
-def _diff(f1: Form, f2: Form) -> Form:
-    return tuple(a - b for a, b in zip(f1[0], f2[0])), f1[1] - f2[1]
-
-
-def _pattern(net: Network, x) -> tuple:
-    """Activation pattern at ``x`` by exact evaluation: ReLU on iff its input is > 0; first argmax."""
-    values = evaluate_nodes(net, x)
-    key = []
-    for node in net.order:
-        op = net.op(node)
-        if op is Op.RELU:
-            key.append(int(values[net.single_pred(node)] > 0))
-        elif op is Op.MAX:
-            vals = [values[p] for p in net.preds(node)]
-            key.append(vals.index(max(vals)))
-    return tuple(key)
-
-
-def _pattern_region(net: Network, key: tuple) -> Region:
-    """The closed polyhedron where the activation pattern ``key`` holds, and ``f``'s affine map on it.
-
-    The network is evaluated on affine forms under the pattern. Constant pre-activations (and constant
-    differences at max nodes) add no constraint: both phases give the same value everywhere.
-    """
-    d = net.n_inputs
-    zero: Form = ((Fraction(0),) * d, Fraction(0))
-    forms: dict = {}
-    constraints: list = []
-    phases = iter(key)
-    for node in net.order:
-        op = net.op(node)
-        if op is Op.INPUT:
-            i = net.graph.nodes[node]["index"]
-            forms[node] = (tuple(Fraction(int(j == i)) for j in range(d)), Fraction(0))
-        elif op is Op.AFFINE:
-            coef = [Fraction(0)] * d
-            const = net.bias(node)
-            for p, w in net.affine_terms(node):
-                a, c = forms[p]
-                for j in range(d):
-                    coef[j] += w * a[j]
-                const += w * c
-            forms[node] = (tuple(coef), const)
-        elif op is Op.RELU:
-            pre = forms[net.single_pred(node)]
-            on = next(phases)
-            if not _is_constant(pre):
-                constraints.append(pre if on else (tuple(-a for a in pre[0]), -pre[1]))
-            forms[node] = pre if on else zero
-        elif op is Op.MAX:
-            cands = [forms[p] for p in net.preds(node)]
-            i = next(phases)
-            for j, f in enumerate(cands):
-                if j != i:
-                    diff = _diff(cands[i], f)
-                    if not _is_constant(diff):
-                        constraints.append(diff)
-            forms[node] = cands[i]
-        elif op is Op.OUTPUT:
-            forms[node] = forms[net.single_pred(node)]
-        else:  # pragma: no cover - the op set is closed
-            raise VerifyError(f"node {node!r}: op {op} has no affine-form handler")
-    out = forms[net.outputs[0]]
-    return Region(key, tuple(constraints), out[0], out[1])
 
 
 def local_region(net: Network, x: Sequence[Fraction], cache: dict | None = None) -> Region | None:
     """The linear region of ``f`` around ``x``, or ``None`` if ``x`` is not strictly inside one.
 
-    The activation pattern is read off at ``x`` by exact evaluation; the network is then evaluated
-    exactly on affine forms under that pattern (cached per pattern in ``cache``). If a non-constant
-    pre-activation vanishes at ``x`` (or a max node has a non-constant tie), ``x`` lies on a region
+    The activation pattern is read off at ``x`` exactly (:func:`verify.backends.patterns.activation_pattern`);
+    the region is the closed polyhedron of that pattern with ``f``'s affine map on it
+    (:func:`verify.backends.patterns.pattern_region`, cached per pattern in ``cache``). Its constraints
+    are integer half-spaces ``a . x + c >= 0`` (constant ones left out: both phases give the same value).
+    If one of them vanishes at ``x`` (a pre-activation, or a max node's tie), ``x`` lies on a region
     boundary and ``None`` is returned.
     """
     x = [Fraction(v) for v in x]
-    key = _pattern(net, x)
-    region = None if cache is None else cache.get(key)
+    pattern = activation_pattern(net, x)
+    region = None if cache is None else cache.get(pattern.key)
     if region is None:
-        region = _pattern_region(net, key)
+        region = pattern_region(net, pattern)
         if cache is not None:
-            cache[key] = region
+            cache[pattern.key] = region
     if any(s <= 0 for s in region.slacks(x)):
         return None
     return region
@@ -238,7 +150,7 @@ def _chebyshev(ineqs, eq=None, d: int = 0):
 
     Returns ``(x, t)`` as floats or ``None`` when the LP fails. Guidance only.
     """
-    from scipy.optimize import linprog
+    from ..backends.highs_session import LPStatus, solve_lp
 
     # Variables (x, t, s): s_i >= |x_i| carries a tiny cost so that, among the points of radius t,
     # one near the origin is preferred (small, readable certificates); t is capped at 1.
@@ -264,10 +176,10 @@ def _chebyshev(ineqs, eq=None, d: int = 0):
     cost[d] = -1.0
     cost[d + 1:] = 1e-4
     bounds = [(-_LP_BOX, _LP_BOX)] * d + [(None, 1.0)] + [(0, None)] * d
-    res = linprog(cost, A_ub=A, b_ub=rhs, A_eq=A_eq, b_eq=b_eq, bounds=bounds, method="highs")
-    if res.status != 0 or res.x is None:
+    status, x = solve_lp(cost, A_ub=A, b_ub=rhs, A_eq=A_eq, b_eq=b_eq, bounds=bounds)
+    if status is not LPStatus.OPTIMAL or x is None:
         return None
-    return res.x[:d], float(res.x[d])
+    return x[:d], float(x[d])
 
 
 def _rationalise(xf, limits=(1, 12, 10**3, 10**6, 10**9, 10**12)):
@@ -326,7 +238,7 @@ def certify_facet_point(net: Network, n, b, p, eps, cache: dict | None = None) -
         region = local_region(net, q, cache)
         if region is None:
             return None, f"p {'+' if sign > 0 else '-'} eps*n is not strictly inside a region"
-        for a, c in region.constraints:
+        for a, c in region.forms():
             s = _dot(a, p) + c
             if s < 0:
                 return None, "p is not in the closure of the region of p " + ("+" if sign > 0 else "-") + " eps*n"
@@ -351,7 +263,7 @@ def _find_facet_point(net: Network, region: Region, n, b, center, radius, rng, c
             v *= radius * 0.5 * rng.random() / max(np.linalg.norm(v), 1e-300)
             p = [c + Fraction(float(t)).limit_denominator(10**6) for c, t in zip(center, v)]
             p = _project(p, n, b)
-        if not all(s > 0 for (a, c), s in zip(region.constraints, region.slacks(p))
+        if not all(s > 0 for (a, c), s in zip(region.forms(), region.slacks(p))
                    if canonical_hyperplane(a, c)[:2] != (tuple(n), b)):
             continue
         eps = Fraction(1, 8)
@@ -366,7 +278,7 @@ def _find_facet_point(net: Network, region: Region, n, b, center, radius, rng, c
 # --------------------------------------------------------------------------------------------------
 # Certificates
 # --------------------------------------------------------------------------------------------------
-@dataclass
+@dataclass(frozen=True)
 class CertificateCheck:
     valid: bool
     reason: str
@@ -466,7 +378,7 @@ def _certificate_json(cert: dict) -> dict:
 # --------------------------------------------------------------------------------------------------
 # The decision procedure
 # --------------------------------------------------------------------------------------------------
-@dataclass
+@dataclass(frozen=True)
 class OneHiddenResult:
     """Outcome of "is ``f`` computed by a one-hidden-layer ReLU network on R^d?".
 
@@ -567,11 +479,12 @@ def one_hidden_layer(net: Network, *, timeout: float | None = None, max_regions:
             return unknown("timeout during region enumeration", n_regions=len(regions))
         region, _inside = regions[queue.popleft()]
         groups: dict = {}
-        for a, c in region.constraints:
+        forms = region.forms()
+        for a, c in forms:
             n, b, lam = canonical_hyperplane(a, c)
             groups.setdefault((n, b), lam)
         for (n, b), lam in groups.items():
-            others = [(a, c) for a, c in region.constraints if canonical_hyperplane(a, c)[:2] != (n, b)]
+            others = [(a, c) for a, c in forms if canonical_hyperplane(a, c)[:2] != (n, b)]
             sol = _chebyshev(others, eq=(n, b), d=d)
             if sol is None or sol[1] <= _LP_TOL:
                 continue  # not a facet of this region (float guidance)
@@ -618,7 +531,7 @@ def one_hidden_layer(net: Network, *, timeout: float | None = None, max_regions:
         i = next(k for k, v in enumerate(n) if v != 0)
         w = fp.jump[i] / n[i]
         if tuple(w * v for v in n) != fp.jump:  # continuity forces jump || n; a failure is a bug
-            raise VerifyError(f"one-hidden: gradient jump {fp.jump} is not normal to {_hyperplane_text(n, b)}")
+            raise ToolkitBugError(f"one-hidden: gradient jump {fp.jump} is not normal to {_hyperplane_text(n, b)}")
         hyperplanes.append((n, b, w))
     g = _one_hidden_network(net, regions, hyperplanes)
     why = "every region's sample point lies on a breakpoint hyperplane"
@@ -640,7 +553,7 @@ def one_hidden_layer(net: Network, *, timeout: float | None = None, max_regions:
         if deadline.expired():
             return unknown(f"{why}; timeout while looking for a certificate", hyperplanes=hyperplanes, **stats)
         for region, _inside in regions.values():
-            sol = _chebyshev(list(region.constraints), eq=(n, b), d=d)
+            sol = _chebyshev(list(region.forms()), eq=(n, b), d=d)
             if sol is None or sol[1] <= _LP_TOL:
                 continue
             for cand in _rationalise(sol[0]):
@@ -657,7 +570,7 @@ def one_hidden_layer(net: Network, *, timeout: float | None = None, max_regions:
 def _refuted(net, cert, deadline, stats) -> OneHiddenResult:
     check = check_certificate(net, cert)
     if not check.valid:  # every certificate is built from certified points: a failure is a bug
-        raise VerifyError(f"one-hidden: internal certificate failed its own check ({check.reason})")
+        raise ToolkitBugError(f"one-hidden: internal certificate failed its own check ({check.reason})")
     return OneHiddenResult(Status.REFUTED, deadline.elapsed(), certificate=cert, **stats)
 
 

@@ -27,7 +27,7 @@ cancel). If that lower bound equals ``max_j |e_j(beta*)|``, then ``beta*`` is op
 equioscillates on ``J`` (``e_j(beta*) = s_j * error`` wherever ``w_j > 0``). The check is a handful of
 Fraction sums (:func:`check_certificate`).
 
-The LP is solved in floating point by HiGHS (through ``highspy``); its optimal basis names the tight
+The LP is solved in floating point by HiGHS (:mod:`verify.backends.highs_session`); its optimal basis names the tight
 constraints, and the primal and dual basic solutions are then recomputed exactly by Gaussian
 elimination over the rationals and checked as above. Floats only choose the basis.
 
@@ -219,7 +219,7 @@ def check_certificate(d: int, R: Sequence[int], beta, error, cert: Certificate) 
 # The optimum: HiGHS candidate, exact basic solutions, certificate
 # --------------------------------------------------------------------------------------------------
 
-@dataclass
+@dataclass(frozen=True)
 class OptimalApproximation:
     """The certified minimax-optimal ``beta`` for ``(d, R)`` on [0,1]^d.
 
@@ -249,34 +249,15 @@ class OptimalApproximation:
         }
 
 
-def _new_highs(highspy):
-    """A silent ``Highs`` instance (see :func:`verify.backends.lp.new_highs`)."""
-    from ..backends.lp import new_highs
-
-    return new_highs()
-
-
 def _highs_basis(a, m, n):
-    """Solve the LP with HiGHS; return (row statuses, column statuses, float primal) or raise."""
-    try:
-        import highspy
-        import numpy as np
-    except ImportError as exc:  # pragma: no cover - highspy is a core dependency
-        raise VerifyError(f"highspy is needed for the optimal-approximation LP: {exc}") from exc
+    """Solve the LP with HiGHS; ``(row statuses, column statuses, float primal, row duals)``, or None
+    when the float LP fails (large d: coefficients ~C(d,k)/2^(d-k) against errors ~2^-d)."""
+    from ..backends.highs_session import INF, HighsModel, LPStatus
+
     npts = len(m)
-    h = _new_highs(highspy)
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("solver", "simplex")  # a basic solution is what the exact step needs
-    h.setOptionValue("primal_feasibility_tolerance", 1e-10)
-    h.setOptionValue("dual_feasibility_tolerance", 1e-10)
-    inf = highspy.kHighsInf
+    h = HighsModel(simplex=True,  # a basic solution is what the exact step needs
+                   options={"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10})
     # Columns: beta (free), then t >= 0. Minimise t.
-    lp = highspy.HighsLp()
-    lp.num_col_ = n + 1
-    lp.num_row_ = 2 * npts
-    lp.col_cost_ = np.array([0.0] * n + [1.0])
-    lp.col_lower_ = np.array([-inf] * n + [0.0])
-    lp.col_upper_ = np.array([inf] * (n + 1))
     # Row 2j:   a_j.beta + t >= m_j     (e_j <= t)
     # Row 2j+1: a_j.beta - t <= m_j     (e_j >= -t)
     lower, upper, starts, index, value = [], [], [], [], []
@@ -290,22 +271,16 @@ def _highs_basis(a, m, n):
             index.append(n)
             value.append(float(sign))
             if sign == 1:
-                lower.append(float(m[j])); upper.append(inf)
+                lower.append(float(m[j])); upper.append(INF)
             else:
-                lower.append(-inf); upper.append(float(m[j]))
-    lp.row_lower_ = np.array(lower)
-    lp.row_upper_ = np.array(upper)
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
-    lp.a_matrix_.start_ = np.array(starts + [len(index)], dtype=np.int32)
-    lp.a_matrix_.index_ = np.array(index, dtype=np.int32)
-    lp.a_matrix_.value_ = np.array(value)
-    h.passModel(lp)
-    h.run()
-    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-        raise ToolkitBugError(f"HiGHS did not solve the minimax LP: {h.modelStatusToString(h.getModelStatus())}")
-    basis = h.getBasis()
-    sol = h.getSolution()
-    return list(basis.row_status), list(basis.col_status), list(sol.col_value), list(sol.row_dual)
+                lower.append(-INF); upper.append(float(m[j]))
+    h.pass_rowwise([0.0] * n + [1.0], [-INF] * n + [0.0], [INF] * (n + 1), lower, upper,
+                   starts + [len(index)], index, value, maximize=False)
+    if h.run() is not LPStatus.OPTIMAL:
+        return None
+    rows, cols = h.basis()
+    sol = h.solution()
+    return rows, cols, list(sol.x), list(sol.row_dual)
 
 
 def _exact_from_active(a, m, n, active):
@@ -365,19 +340,17 @@ def optimal_approximation(d: int, R: Iterable[int]) -> OptimalApproximation:
     t0 = time.perf_counter()
     a, m = vertex_features(d, R)
     n = len(R)
-    import highspy
-
     cands = []
-    try:
-        rows, cols, x, duals = _highs_basis(a, m, n)
-    except ToolkitBugError:
-        rows = None  # the float LP failed (large d: coefficients ~C(d,k)/2^(d-k) against errors ~2^-d)
+    basis = _highs_basis(a, m, n)
+    rows = None
+    if basis is not None:
+        rows, cols, x, duals = basis
     t1 = time.perf_counter()
     if rows is not None:
         # Candidate active sets, most specific first: nonbasic rows of HiGHS's optimal basis; rows with a
         # nonzero dual; rows tight in the float primal; every vertex with the sign of its float error.
         # Each is recomputed exactly and checked; floats only propose.
-        nonbasic = {highspy.HighsBasisStatus.kLower, highspy.HighsBasisStatus.kUpper}
+        nonbasic = {"lower", "upper"}
         cands.append([(r // 2, 1 if r % 2 == 0 else -1) for r in range(2 * (d + 1)) if rows[r] in nonbasic])
         cands.append([(r // 2, 1 if r % 2 == 0 else -1) for r in range(2 * (d + 1)) if abs(duals[r]) > 1e-12])
         tf = x[n]

@@ -1,30 +1,22 @@
-"""Result objects with fixed statuses (DESIGN.md, habit 6).
+"""Result objects with fixed statuses (DESIGN.md, habit 6), frozen once made.
 
 A solver's ``unknown`` or a timeout is :attr:`Status.UNKNOWN`, never a verdict. Witnesses and
-counterexamples stored here have been re-run by the exact evaluator before the result was made.
+counterexamples stored here have been re-run by the exact evaluator before the result was made. A
+result is never changed after it is made: a later step that knows more (the total time of a chain, a
+reduction's note) makes a new one with :func:`dataclasses.replace`.
 """
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
-from enum import Enum
 from fractions import Fraction
 from typing import Any
 
 from ..domain import Box, RealSpace
 from ..numbers import to_text
+from ..status import Status
 
-__all__ = ["Status", "ExactnessResult", "ErrorResult", "Deadline", "EXIT_CODES"]
-
-
-class Status(str, Enum):
-    PROVED = "PROVED"
-    REFUTED = "REFUTED"
-    UNKNOWN = "UNKNOWN"
-
-    def __str__(self) -> str:
-        return self.value
+__all__ = ["ExactnessResult", "ErrorResult", "SupResult", "EXIT_CODES"]
 
 
 # CLI exit codes: 0 ok/proved, 1 refuted, 2 bad input or usage, 3 unknown/timeout.
@@ -39,7 +31,7 @@ def _num(v) -> str | None:
     return None if v is None else to_text(v)
 
 
-@dataclass
+@dataclass(frozen=True)
 class ExactnessResult:
     """Outcome of ``N == reference`` on a domain.
 
@@ -58,6 +50,7 @@ class ExactnessResult:
     backend: str = "z3"
     query: str = "exact"
     proved_outputs: tuple[int, ...] = ()  # with UNKNOWN: the outputs already proved equal before it stopped
+    stats: dict = field(default_factory=dict, compare=False)
 
     def __bool__(self) -> bool:
         return self.status is Status.PROVED
@@ -78,7 +71,7 @@ class ExactnessResult:
         }
 
 
-@dataclass
+@dataclass(frozen=True)
 class ErrorResult:
     """Exact worst-case errors of a network against max on a box.
 
@@ -128,26 +121,20 @@ class ErrorResult:
         }
 
 
-class Deadline:
-    """Wall-clock budget shared by the solver calls of one query (``None``: unlimited)."""
+@dataclass(frozen=True)
+class SupResult:
+    """``sup_{x in box} max_o (f_o(x) - g_o(x))`` (one side of a worst-case error or difference).
 
-    def __init__(self, seconds: float | None):
-        self.start = time.monotonic()
-        self.seconds = seconds
+    ``value`` is attained at ``witness`` on output ``output`` (checked by exact evaluation); PROVED means
+    no point of the box exceeds it, UNKNOWN that the search stopped (``upper`` is then a sound upper
+    bound, ``reason`` says why).
+    """
 
-    def elapsed(self) -> float:
-        return time.monotonic() - self.start
+    status: Status
+    value: Fraction
+    witness: tuple[Fraction, ...]
+    output: int
+    upper: Fraction
+    stats: dict = field(default_factory=dict, compare=False)
+    reason: str = ""
 
-    def remaining(self) -> float | None:
-        if self.seconds is None:
-            return None
-        return max(0.0, self.seconds - self.elapsed())
-
-    def expired(self) -> bool:
-        r = self.remaining()
-        return r is not None and r <= 0
-
-    def z3_ms(self) -> int | None:
-        """Milliseconds for z3's ``timeout`` parameter (at least 1), or ``None`` if unlimited."""
-        r = self.remaining()
-        return None if r is None else max(1, int(r * 1000))

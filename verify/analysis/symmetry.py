@@ -3,7 +3,8 @@
 If ``N(Px) = N(x)`` for every permutation ``P`` of the inputs, then ``N == max`` on all of R^d as soon as
 ``N == max`` on the closed sorted cone ``C = {x_1 >= ... >= x_d}``: every point is ``Py`` with ``y`` in
 ``C``, and ``N(Py) = N(y) = max(y) = max(Py)``. Nothing is assumed: the invariance is proved exactly, and
-the cone is decided by one z3 query in linear real arithmetic.
+the cone is decided by z3 in linear real arithmetic. This module holds the proofs and the cone's
+queries; the reduction itself is :class:`verify.reductions.symmetry.SymmetryToConeFaces`.
 
 How invariance is proved (bias-free networks with at most two hidden layers). Every such network is
 rewritten, by exact identities only, into a canonical form:
@@ -33,14 +34,17 @@ from fractions import Fraction
 from typing import Sequence
 
 from ..backends.evaluator import evaluate
-from ..backends.z3_backend import Z3Lowering, from_z3, fresh_reals, z3
+from ..backends.z3_backend import Z3Lowering
+from ..backends.z3_session import Z3Session
 from ..domain import RealSpace
 from ..errors import VerifyError
 from ..ir.graph import Network
 from ..ir.layers import Layer, from_layers, to_layers
-from .results import Deadline, ExactnessResult, Status
+from ..deadline import Deadline
+from ..status import Status
+from .results import ExactnessResult
 
-__all__ = ["canonical_form", "permutation_invariant", "symmetric_group_invariant", "cone_pieces", "check_exact_by_symmetry"]
+__all__ = ["canonical_form", "permutation_invariant", "symmetric_group_invariant", "cone_pieces", "decide_cone"]
 
 Vector = tuple  # of Fractions
 
@@ -164,11 +168,11 @@ def _support_terms_invariant(net: Network, perm: Sequence[int]) -> bool:
     ``h_R(Px) = max_{v in R} <v, Px> = h_{R'}(x)`` with ``R'`` the polytope whose vertices have their
     coordinates moved by ``perm``; so equal multisets ``{(w_u, R_u)}`` and ``{(w_u, R'_u)}`` prove
     ``N(Px) = N(x)``. Only networks of the max-of-5 shape decompose
-    (:func:`verify.constructions.max5.support_decomposition`).
+    (:func:`verify.analysis.max5.support_decomposition`).
     """
     from collections import Counter
 
-    from ..constructions.max5 import support_decomposition
+    from .max5 import support_decomposition
 
     if net.n_inputs != 5 or to_layers(net) is None or len(to_layers(net)) != 3:
         return False
@@ -216,65 +220,59 @@ def cone_pieces(net: Network) -> list[tuple[str, str]]:
     """The z3 queries that together decide ``N == x_1`` on the sorted cone ``C``: ``(face, side)`` pairs.
 
     ``side`` is ">" or "<" (``N > x_1`` or ``N < x_1``; one unsat pair proves equality). For a bias-free
-    network both sides are positively homogeneous (:func:`verify.analysis.exactness.is_bias_free`), so a
+    network both sides are positively homogeneous (:attr:`verify.ir.graph.Network.is_bias_free`), so a
     point of ``C`` where they differ can be scaled onto the boundary of ``[-1, 1]^d``; on ``C`` that
     boundary is the two faces ``x_1 = 1`` and ``x_d = -1`` (``x_1`` is the largest coordinate and ``x_d``
     the smallest), and the origin, where both sides are 0. Four queries in dimension ``d - 1`` replace
     one in dimension ``d``, and they run in parallel. Other networks get the whole cone ("cone").
     """
-    from .exactness import is_bias_free
-
-    faces = ("top", "bottom") if is_bias_free(net) and net.n_inputs > 1 else ("cone",)
+    faces = ("top", "bottom") if net.is_bias_free and net.n_inputs > 1 else ("cone",)
     return [(face, side) for face in faces for side in (">", "<")]
 
 
 def _decide_piece(net: Network, face: str, side: str, deadline_at: float | None):
-    """One cone piece: ("unsat", None), ("sat", exact point) or ("unknown", reason). Runs in a worker."""
+    """One cone piece: ("unsat", None), ("sat", exact point) or ("unknown", reason). Runs in a worker.
+
+    ``deadline_at`` is an absolute ``time.time()`` (workers are other processes), ``None`` for no limit.
+    """
     import time
 
     d = net.n_inputs
-    xs = fresh_reals(d)
+    session = Z3Session(Deadline(None if deadline_at is None else max(0.0, deadline_at - time.time())))
+    xs = session.reals(d)
     low = Z3Lowering(net, xs)
-    solver = z3.Solver(ctx=xs[0].ctx)
-    if deadline_at is not None:
-        solver.set("timeout", max(1, int((deadline_at - time.time()) * 1000)))
-    solver.add(low.side)
-    solver.add([xs[i] >= xs[i + 1] for i in range(d - 1)])  # the sorted cone, where max = x_1
+    solver = session.solver()
+    solver.add(*low.side)
+    solver.add(*[xs[i] >= xs[i + 1] for i in range(d - 1)])  # the sorted cone, where max = x_1
     if face != "cone":
-        solver.add([x >= -1 for x in xs] + [x <= 1 for x in xs])
+        solver.add(*([x >= -1 for x in xs] + [x <= 1 for x in xs]))
         solver.add(xs[0] == 1 if face == "top" else xs[d - 1] == -1)
     solver.add(low.outputs[0] > xs[0] if side == ">" else low.outputs[0] < xs[0])
     answer = solver.check()
-    if answer == z3.unsat:
+    if answer.unsat:
         return "unsat", None
-    if answer == z3.unknown:
-        return "unknown", solver.reason_unknown()
-    model = solver.model()
-    return "sat", tuple(from_z3(model.eval(x, model_completion=True)) for x in xs)
+    if answer.unknown:
+        return "unknown", answer.reason
+    return "sat", answer.point
 
 
 def _decide_piece_star(args):
     return _decide_piece(*args)
 
 
-def check_exact_by_symmetry(net: Network, *, timeout: float | None = None, workers: int | None = None) -> ExactnessResult:
-    """Decide ``N == max`` on R^d by proved symmetry plus z3 on the sorted cone.
+def decide_cone(net: Network, deadline: Deadline, *, workers: int | None = None) -> ExactnessResult:
+    """Decide ``N == x_1`` on the sorted cone by the z3 queries of :func:`cone_pieces` (``N`` is known to be
+    invariant under permuting its inputs, so this decides ``N == max`` on R^d).
 
-    The cone is decided by the queries of :func:`cone_pieces`, on ``workers`` processes (default: one
-    per core, at most one per query; 1 runs them in this process). UNKNOWN (with the reason) if the
-    invariance is not shown or z3 gives up; a counterexample counts only after exact evaluation.
+    The queries run on ``workers`` processes (default: one per core, at most one per query; 1 runs them
+    in this process). UNKNOWN (with the reason) if z3 gives up; a counterexample counts only after exact
+    evaluation. The result's ``backend`` is "z3+symmetry".
     """
     import os
     import time
 
     d = net.n_inputs
-    if net.n_outputs != 1 or net.windows != (tuple(range(d)),):
-        raise VerifyError("the symmetry reduction needs one output that is the max of all inputs")
-    deadline = Deadline(timeout)
     domain = RealSpace(d)
-    if not symmetric_group_invariant(net):
-        return ExactnessResult(Status.UNKNOWN, domain, deadline.elapsed(), backend="z3+symmetry",
-                               reason="invariance under permuting the inputs was not shown; no reduction")
     pieces = cone_pieces(net)
     reason = "reduction: N is invariant under permuting its inputs (proved exactly); decided on the sorted cone"
     if pieces[0][0] != "cone":
@@ -285,7 +283,7 @@ def check_exact_by_symmetry(net: Network, *, timeout: float | None = None, worke
     import multiprocessing as mp
 
     # "fork": workers inherit the loaded network and modules (no re-import of the caller's main
-    # module, which "spawn" needs guarded). Each piece builds its own z3 context in the worker.
+    # module, which "spawn" needs guarded). Each piece builds its own z3 session in the worker.
     # A daemonic process (a multiprocessing.Pool or Dask worker) may not have children: run in-process.
     can_fork = "fork" in mp.get_all_start_methods() and not mp.current_process().daemon
     workers = min(len(jobs), workers or os.cpu_count() or 1) if can_fork else 1

@@ -132,15 +132,14 @@ def markdown_table(rows: Sequence[TradeoffRow], d: int) -> str:
 
 
 def plot_tradeoff(rows: Sequence[TradeoffRow], d: int, path: str) -> None:
-    """Log error against log width (PNG, matplotlib Agg), Pareto front highlighted; written atomically."""
-    import io
-
+    """Log error against log width, Pareto front highlighted (matplotlib Agg; PNG, PDF or SVG from the
+    extension); written atomically."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from ..io.files import atomic_write_bytes
+    from ..io.figures import save_figure
 
     fig, ax = plt.subplots(figsize=(6.4, 4.4))
     # Width 0 (no hidden layer) cannot sit on a log axis: plot it at width 1 and say so in the label.
@@ -165,7 +164,4 @@ def plot_tradeoff(rows: Sequence[TradeoffRow], d: int, path: str) -> None:
     ax.set_title(f"Subpool approximations of max, d = {d}")
     ax.legend(fontsize=7)
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
-    plt.close(fig)
-    atomic_write_bytes(path, buf.getvalue())
+    save_figure(fig, path, dpi=110)

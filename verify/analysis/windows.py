@@ -221,16 +221,15 @@ def image_report(kernel: int = 3, stride: int = 2, images: Sequence[str] = ("cam
 
 
 def plot_image_report(rep: ImageReport, arrays: dict, path: str) -> None:
-    """Two panels (PNG, matplotlib Agg): the gap/spread histogram of the real windows, and each
-    approximation's mean error per gap/spread bin as a fraction of its certified worst case."""
-    import io
-
+    """Two panels (matplotlib Agg; PNG, PDF or SVG from the extension): the gap/spread histogram of the
+    real windows, and each approximation's mean error per gap/spread bin as a fraction of its certified
+    worst case."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from ..io.files import atomic_write_bytes
+    from ..io.figures import save_figure
 
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4))
     ratio = arrays["ratio"][~np.isnan(arrays["ratio"])]
@@ -251,7 +250,4 @@ def plot_image_report(rep: ImageReport, arrays: dict, path: str) -> None:
     a2.legend(fontsize=6)
     a2.set_title("error on real windows against the gap", fontsize=9)
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100)
-    plt.close(fig)
-    atomic_write_bytes(path, buf.getvalue())
+    save_figure(fig, path, dpi=100)

@@ -17,12 +17,15 @@ Math. Program. 99 (2004) 283-296.
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 from typing import Sequence
 
 from ..domain import Box
 from ..ir.graph import Network
+from ..errors import VerifyError
 from ..ir.ops import Op
+from ..ir.walk import Handlers, plan
 from .lp_relax import ReluLP, dyadic_ceil, dyadic_floor
 
 __all__ = ["propagate_intervals", "sound_bounds", "unstable_relus"]
@@ -38,6 +41,66 @@ def _tidy_hi(q: Fraction) -> Fraction:
     return q if q.denominator <= (1 << _BITS) else dyadic_ceil(q, _BITS)
 
 
+# -- the integer plan: compiled once per network by a walk, run for every box and set of known bounds --
+# Bounds are integers in units of 2^-32; each step maps (lo_, hi_) of earlier nodes to its own (lo, hi).
+def _run_input(i, lo_, hi_, box, one):
+    return math.floor(box.lo[i] * one), math.ceil(box.hi[i] * one)
+
+
+def _run_affine(data, lo_, hi_, box, one):
+    pos, neg, b, s = data
+    lo = hi = b
+    for p, w in pos:
+        lo += w * lo_[p]
+        hi += w * hi_[p]
+    for p, w in neg:
+        lo += w * hi_[p]
+        hi += w * lo_[p]
+    return lo // s, -((-hi) // s)
+
+
+def _run_relu(p, lo_, hi_, box, one):
+    return max(lo_[p], 0), max(hi_[p], 0)
+
+
+def _run_max(preds, lo_, hi_, box, one):
+    return max(lo_[p] for p in preds), max(hi_[p] for p in preds)
+
+
+def _run_copy(p, lo_, hi_, box, one):
+    return lo_[p], hi_[p]
+
+
+def _step_input(_ctx, net, node, _values):
+    return node, _run_input, net.graph.nodes[node]["index"]
+
+
+def _step_affine(_ctx, net, node, _values):
+    terms = net.affine_terms(node)
+    s = net.bias(node).denominator
+    for _, w in terms:
+        s = math.lcm(s, w.denominator)
+    pos = [(p, int(w * s)) for p, w in terms if w > 0]
+    neg = [(p, int(w * s)) for p, w in terms if w < 0]
+    return node, _run_affine, (pos, neg, int(net.bias(node) * s) << _BITS, s)
+
+
+def _step_relu(_ctx, net, node, _values):
+    return node, _run_relu, net.single_pred(node)
+
+
+def _step_max(_ctx, net, node, _values):
+    return node, _run_max, net.preds(node)
+
+
+def _step_output(_ctx, net, node, _values):
+    return node, _run_copy, net.single_pred(node)
+
+
+INT_PLAN = Handlers("bounds.int-plan", {Op.INPUT: _step_input, Op.AFFINE: _step_affine, Op.RELU: _step_relu,
+                                        Op.MAX: _step_max, Op.OUTPUT: _step_output})
+
+
 class _IntPlan:
     """Integer-scaled copy of a network for fast exact interval propagation.
 
@@ -46,74 +109,20 @@ class _IntPlan:
     """
 
     def __init__(self, net: Network):
-        import math
-
-        self.steps = []
-        for n in net.order:
-            op = net.op(n)
-            if op is Op.INPUT:
-                self.steps.append((n, 0, net.graph.nodes[n]["index"]))
-            elif op is Op.AFFINE:
-                terms = net.affine_terms(n)
-                s = net.bias(n).denominator
-                for _, w in terms:
-                    s = math.lcm(s, w.denominator)
-                pos = [(p, int(w * s)) for p, w in terms if w > 0]
-                neg = [(p, int(w * s)) for p, w in terms if w < 0]
-                self.steps.append((n, 1, (pos, neg, int(net.bias(n) * s) << _BITS, s)))
-            elif op is Op.RELU:
-                self.steps.append((n, 2, net.single_pred(n)))
-            elif op is Op.MAX:
-                self.steps.append((n, 3, net.preds(n)))
-            else:
-                self.steps.append((n, 4, net.single_pred(n)))
+        self.steps = plan(net, INT_PLAN)
 
     def run(self, box: Box, known: dict) -> dict:
         one = 1 << _BITS
         lo_: dict = {}
         hi_: dict = {}
-        for n, kind, data in self.steps:
-            if kind == 0:
-                lo = math_floor(box.lo[data] * one)
-                hi = math_ceil(box.hi[data] * one)
-            elif kind == 1:
-                pos, neg, b, s = data
-                lo = hi = b
-                for p, w in pos:
-                    lo += w * lo_[p]
-                    hi += w * hi_[p]
-                for p, w in neg:
-                    lo += w * hi_[p]
-                    hi += w * lo_[p]
-                lo = lo // s
-                hi = -((-hi) // s)
-            elif kind == 2:
-                lo, hi = max(lo_[data], 0), max(hi_[data], 0)
-            elif kind == 3:
-                lo, hi = max(lo_[p] for p in data), max(hi_[p] for p in data)
-            else:
-                lo, hi = lo_[data], hi_[data]
+        for n, run, data in self.steps:
+            lo, hi = run(data, lo_, hi_, box, one)
             if n in known:
                 klo, khi = known[n]
-                lo = max(lo, math_floor(klo * one))
-                hi = min(hi, math_ceil(khi * one))
+                lo = max(lo, math.floor(klo * one))
+                hi = min(hi, math.ceil(khi * one))
             lo_[n], hi_[n] = lo, hi
         return {n: (Fraction(lo_[n], one), Fraction(hi_[n], one)) for n, _, _ in self.steps}
-
-
-def math_floor(q) -> int:
-    import math
-
-    return math.floor(q)
-
-
-def math_ceil(q) -> int:
-    import math
-
-    return math.ceil(q)
-
-
-_PLANS: dict = {}
 
 
 def propagate_intervals(net: Network, box: Box, known: dict | None = None) -> dict:
@@ -123,12 +132,7 @@ def propagate_intervals(net: Network, box: Box, known: dict | None = None) -> di
     is the interval image of those, so it is sound for every point of the region where ``known`` holds.
     Bounds are multiples of 2^-32, rounded outward (still sound, and cheap to compute with).
     """
-    plan = _PLANS.get(id(net))
-    if plan is None or plan[0] is not net:
-        if len(_PLANS) > 64:
-            _PLANS.clear()
-        plan = _PLANS[id(net)] = (net, _IntPlan(net))
-    return plan[1].run(box, known or {})
+    return net.memo("bounds.int-plan", lambda: _IntPlan(net)).run(box, known or {})
 
 
 def unstable_relus(net: Network, bounds: dict) -> list:
@@ -148,7 +152,7 @@ def sound_bounds(net: Network, box: Box, constraints: Sequence = (), *, method: 
     Parameters
     ----------
     net : Network
-        ReLU-only (lower ``max`` nodes first with :func:`verify.ir.rewrites.max_free`).
+        ReLU-only (lower ``max`` nodes first with :func:`verify.constructions.emulate.max_free`).
     box : Box
     constraints : sequence of (dict input index -> Fraction, Fraction)
         Extra linear constraints ``sum_i a_i x_i <= b``.
@@ -168,7 +172,7 @@ def sound_bounds(net: Network, box: Box, constraints: Sequence = (), *, method: 
     Examples
     --------
     >>> from verify.constructions import max_tree
-    >>> from verify.ir.rewrites import max_free
+    >>> from verify.constructions.emulate import max_free
     >>> net = max_free(max_tree(2))
     >>> b = sound_bounds(net, Box.cube(2))
     >>> b[net.outputs[0]]  # sound, not tight: max(x, y) on [0,1]^2 lies in [0, 1]
@@ -178,7 +182,7 @@ def sound_bounds(net: Network, box: Box, constraints: Sequence = (), *, method: 
     if method == "interval":
         return bounds
     if method != "lp":
-        raise ValueError(f"unknown bounds method {method!r}")
+        raise VerifyError(f"unknown bounds method {method!r} (choose interval or lp)")
     st = stats if stats is not None else {}
     st.setdefault("obbt_lps", 0)
     st.setdefault("obbt_tightened", 0)

@@ -2,12 +2,15 @@
 
 The exact evaluator is the toolkit's judge: every witness and counterexample any backend reports is
 re-run here before it counts (DESIGN.md, habit 6). Float evaluation only guides searches.
+
+Both are walks of :mod:`verify.ir.walk`: the exact one visits the graph directly (one handler per op,
+table ``evaluator.exact``); the float one compiles the graph once per network into stages of
+vectorised numpy operations (table ``evaluator.float-plan``) and then runs that plan on batches.
 """
 
 from __future__ import annotations
 
 from fractions import Fraction
-from functools import lru_cache
 from typing import Sequence
 
 import numpy as np
@@ -15,8 +18,9 @@ import numpy as np
 from ..errors import VerifyError
 from ..ir.graph import Network
 from ..ir.ops import Op
+from ..ir.walk import Handlers, walk
 
-__all__ = ["evaluate", "evaluate_nodes", "evaluate_batch", "reference_max", "evaluate_reference"]
+__all__ = ["evaluate", "evaluate_nodes", "evaluate_batch", "evaluate_batch_nodes", "reference_max", "EXACT_HANDLERS"]
 
 
 def _check_point(net: Network, x: Sequence) -> list[Fraction]:
@@ -30,47 +34,43 @@ def _check_point(net: Network, x: Sequence) -> list[Fraction]:
     return out
 
 
-# One handler per op: value of a node from the values of its predecessors.
-def _eval_input(net, node, values, x):
+# -- exact: value of a node from the values of its predecessors ----------------------------------------
+def _eval_input(x, net, node, values):
     return x[net.graph.nodes[node]["index"]]
 
 
-def _eval_affine(net, node, values, x):
+def _eval_affine(x, net, node, values):
     total = net.bias(node)
     for p, w in net.affine_terms(node):
         total += w * values[p]
     return total
 
 
-def _eval_relu(net, node, values, x):
+def _eval_relu(x, net, node, values):
     v = values[net.single_pred(node)]
     return v if v > 0 else Fraction(0)
 
 
-def _eval_max(net, node, values, x):
+def _eval_max(x, net, node, values):
     return max(values[p] for p in net.preds(node))
 
 
-def _eval_output(net, node, values, x):
+def _eval_output(x, net, node, values):
     return values[net.single_pred(node)]
 
 
-EXACT_HANDLERS = {
+EXACT_HANDLERS = Handlers("evaluator.exact", {
     Op.INPUT: _eval_input,
     Op.AFFINE: _eval_affine,
     Op.RELU: _eval_relu,
     Op.MAX: _eval_max,
     Op.OUTPUT: _eval_output,
-}
+})
 
 
 def evaluate_nodes(net: Network, x: Sequence) -> dict:
     """Exact value of every node at the rational point ``x``."""
-    x = _check_point(net, x)
-    values: dict = {}
-    for node in net.order:
-        values[node] = EXACT_HANDLERS[net.op(node)](net, node, values, x)
-    return values
+    return walk(net, EXACT_HANDLERS, _check_point(net, x))
 
 
 def evaluate(net: Network, x: Sequence) -> tuple[Fraction, ...]:
@@ -93,11 +93,70 @@ def reference_max(net: Network, x: Sequence) -> tuple[Fraction, ...]:
     return tuple(max(x[i] for i in w) for w in windows)
 
 
-def evaluate_reference(net: Network, x: Sequence) -> tuple[Fraction, ...]:
-    return reference_max(net, x)
-
-
 # -- float batches ----------------------------------------------------------------------------------
+# The plan: nodes grouped by stage (longest path from an input); per stage one sparse matrix product for
+# its affine nodes, then gathers for its ReLUs, outputs and max nodes. Each step is (run, rows, a, b).
+def _run_affine(values, rows, m, b):
+    values[rows] = m @ values + b
+
+
+def _run_relu(values, rows, src, _):
+    values[rows] = np.maximum(values[src], 0.0)
+
+
+def _run_copy(values, rows, src, _):
+    values[rows] = values[src]
+
+
+def _run_max(values, rows, src, _):
+    values[rows] = values[src].max(axis=0, keepdims=True)
+
+
+class _Stager:
+    """What the compiling walk collects: each node's stage and, per stage, the nodes of each kind."""
+
+    def __init__(self):
+        self.stage: dict = {}
+        self.affine: dict = {}
+        self.relu: dict = {}
+        self.output: dict = {}
+        self.max: dict = {}
+
+    def place(self, net, node, bucket: dict) -> None:
+        lv = 1 + max((self.stage[p] for p in net.graph.predecessors(node)), default=-1)
+        self.stage[node] = lv
+        bucket.setdefault(lv, []).append(node)
+
+
+def _stage_input(st, net, node, values):
+    st.stage[node] = 0
+
+
+def _stage_affine(st, net, node, values):
+    st.place(net, node, st.affine)
+
+
+def _stage_relu(st, net, node, values):
+    st.place(net, node, st.relu)
+
+
+def _stage_max(st, net, node, values):
+    st.place(net, node, st.max)
+
+
+def _stage_output(st, net, node, values):
+    st.place(net, node, st.output)
+
+
+FLOAT_PLAN = Handlers("evaluator.float-plan", {
+    Op.INPUT: _stage_input,
+    Op.AFFINE: _stage_affine,
+    Op.RELU: _stage_relu,
+    Op.MAX: _stage_max,
+    Op.OUTPUT: _stage_output,
+})
+
+
 class _FloatPlan:
     """The graph compiled into stages of vectorised numpy operations (for guidance only)."""
 
@@ -107,17 +166,12 @@ class _FloatPlan:
         self.n_nodes = len(net.order)
         index = {n: k for k, n in enumerate(net.order)}
         self.index = index
-        level: dict = {}
-        for n in net.order:
-            level[n] = 1 + max((level[p] for p in net.graph.predecessors(n)), default=-1)
-        stages: dict[int, list] = {}
-        for n in net.order:
-            stages.setdefault(level[n], []).append(n)
+        st = _Stager()
+        walk(net, FLOAT_PLAN, st)
         self.input_rows = np.array([index[n] for n in net.inputs], dtype=np.int64)
         self.steps = []
-        for lv in sorted(stages):
-            nodes = stages[lv]
-            aff = [n for n in nodes if net.op(n) is Op.AFFINE]
+        for lv in sorted(set(st.stage.values())):
+            aff = st.affine.get(lv, ())
             if aff:
                 rows, cols, vals = [], [], []
                 for r, n in enumerate(aff):
@@ -127,16 +181,15 @@ class _FloatPlan:
                         vals.append(float(w))
                 m = sparse.csr_matrix((vals, (rows, cols)), shape=(len(aff), self.n_nodes))
                 b = np.array([float(net.bias(n)) for n in aff])[:, None]
-                self.steps.append(("affine", np.array([index[n] for n in aff]), m, b))
-            for op in (Op.RELU, Op.OUTPUT):
-                sel = [n for n in nodes if net.op(n) is op]
+                self.steps.append((_run_affine, np.array([index[n] for n in aff]), m, b))
+            for bucket, run in ((st.relu, _run_relu), (st.output, _run_copy)):
+                sel = bucket.get(lv, ())
                 if sel:
                     src = np.array([index[net.single_pred(n)] for n in sel])
-                    self.steps.append((op.value, np.array([index[n] for n in sel]), src, None))
-            for n in nodes:
-                if net.op(n) is Op.MAX:
-                    src = np.array([index[p] for p in net.preds(n)])
-                    self.steps.append(("max", np.array([index[n]]), src, None))
+                    self.steps.append((run, np.array([index[n] for n in sel]), src, None))
+            for n in st.max.get(lv, ()):
+                src = np.array([index[p] for p in net.preds(n)])
+                self.steps.append((_run_max, np.array([index[n]]), src, None))
         self.output_rows = np.array([index[o] for o in net.outputs], dtype=np.int64)
 
     def run(self, X: np.ndarray, return_all: bool = False) -> np.ndarray:
@@ -145,23 +198,15 @@ class _FloatPlan:
             X = X[None, :]
         values = np.zeros((self.n_nodes, X.shape[0]))
         values[self.input_rows] = X.T
-        for kind, rows, a, b in self.steps:
-            if kind == "affine":
-                values[rows] = a @ values + b
-            elif kind == "relu":
-                values[rows] = np.maximum(values[a], 0.0)
-            elif kind == "output":
-                values[rows] = values[a]
-            else:
-                values[rows] = values[a].max(axis=0, keepdims=True)
+        for run, rows, a, b in self.steps:
+            run(values, rows, a, b)
         if return_all:
             return values
         return values[self.output_rows].T
 
 
-@lru_cache(maxsize=32)
 def _plan(net: Network) -> _FloatPlan:
-    return _FloatPlan(net)
+    return net.memo("evaluator.float-plan", lambda: _FloatPlan(net))
 
 
 def evaluate_batch(net: Network, X: np.ndarray) -> np.ndarray:
@@ -176,12 +221,3 @@ def evaluate_batch_nodes(net: Network, X: np.ndarray) -> tuple[np.ndarray, dict]
     """Float values of every node for a batch: (array of shape (nodes, n), node -> row index)."""
     plan = _plan(net)
     return plan.run(np.asarray(X, dtype=np.float64), return_all=True), plan.index
-
-
-def reference_batch(net: Network, X: np.ndarray) -> np.ndarray:
-    """Float max over each output's window for a batch (guidance only)."""
-    X = np.asarray(X, dtype=np.float64)
-    windows = net.windows
-    if windows is None:
-        raise VerifyError("the network has several outputs and no windows: its max reference is unknown")
-    return np.stack([X[:, list(w)].max(axis=1) for w in windows], axis=1)

@@ -158,23 +158,10 @@ def _solve_square_fractions(rows, rhs):  # pragma: no cover - used only without 
 def _highs_basis(n, c, A, b, A_eq, b_eq, lo, hi, maximize, time_limit):
     """HiGHS's optimal basis as a list of tight constraint indices of :func:`constraint_list` order,
     or ``(status string, None)``."""
-    import numpy as np
+    from .highs_session import INF, HighsModel
 
-    from .lp import _highspy, new_highs
-
-    hs = _highspy()
-    inf = hs.kHighsInf
-    h = new_highs()
-    h.setOptionValue("solver", "simplex")
-    if time_limit is not None:
-        h.setOptionValue("time_limit", max(0.01, float(time_limit)))
-    lp = hs.HighsLp()
-    lp.num_col_ = n
+    h = HighsModel(simplex=True)
     rows = [(r, None, bb) for r, bb in zip(A, b)] + [(r, bb, bb) for r, bb in zip(A_eq, b_eq)]
-    lp.num_row_ = len(rows)
-    lp.col_cost_ = np.array([float(v) for v in c])
-    lp.col_lower_ = np.array([-inf if lo is None or lo[j] is None else float(lo[j]) for j in range(n)])
-    lp.col_upper_ = np.array([inf if hi is None or hi[j] is None else float(hi[j]) for j in range(n)])
     starts, index, value, rl, ru = [0], [], [], [], []
     for row, L, U in rows:
         # Row scaling keeps HiGHS's tolerances meaningful for rows with large or tiny coefficients.
@@ -184,29 +171,23 @@ def _highs_basis(n, c, A, b, A_eq, b_eq, lo, hi, maximize, time_limit):
                 index.append(j)
                 value.append(float(v) / big)
         starts.append(len(index))
-        rl.append(-inf if L is None else float(L) / big)
+        rl.append(-INF if L is None else float(L) / big)
         ru.append(float(U) / big)
-    lp.row_lower_ = np.array(rl)
-    lp.row_upper_ = np.array(ru)
-    lp.a_matrix_.format_ = hs.MatrixFormat.kRowwise
-    lp.a_matrix_.start_ = np.array(starts, dtype=np.int32)
-    lp.a_matrix_.index_ = np.array(index, dtype=np.int32)
-    lp.a_matrix_.value_ = np.array(value)
-    lp.sense_ = hs.ObjSense.kMaximize if maximize else hs.ObjSense.kMinimize
-    h.passModel(lp)
-    h.run()
-    status = h.getModelStatus()
-    if status != hs.HighsModelStatus.kOptimal:
-        return str(status), None
-    basis = h.getBasis()
-    B = hs.HighsBasisStatus
+    h.pass_rowwise([float(v) for v in c],
+                   [-INF if lo is None or lo[j] is None else float(lo[j]) for j in range(n)],
+                   [INF if hi is None or hi[j] is None else float(hi[j]) for j in range(n)],
+                   rl, ru, starts, index, value, maximize=maximize)
+    status = h.run(time_limit)
+    if status.value != "optimal":
+        return status.value, None
+    row_status, col_status = h.basis()
     tight = []
     m_ub, m_eq = len(A), len(A_eq)
-    for i, st in enumerate(basis.row_status):
-        if st == B.kBasic:
+    for i, st in enumerate(row_status):
+        if st == "basic":
             continue
         if i < m_ub:
-            if st == B.kUpper:
+            if st == "upper":
                 tight.append(i)
             else:
                 return "odd row status", None
@@ -223,12 +204,12 @@ def _highs_basis(n, c, A, b, A_eq, b_eq, lo, hi, maximize, time_limit):
         if hi is not None and hi[j] is not None:
             hi_index[j] = k
             k += 1
-    for j, st in enumerate(basis.col_status):
-        if st == B.kBasic:
+    for j, st in enumerate(col_status):
+        if st == "basic":
             continue
-        if st == B.kLower and j in lo_index:
+        if st == "lower" and j in lo_index:
             tight.append(lo_index[j])
-        elif st == B.kUpper and j in hi_index:
+        elif st == "upper" and j in hi_index:
             tight.append(hi_index[j])
         elif j in lo_index and j in hi_index and lo[j] == hi[j]:
             tight.append(lo_index[j])
@@ -295,34 +276,30 @@ def _active_set(c, cons, tight, x, deadline, stats, max_pivots):
 
 # -- z3 fallback --------------------------------------------------------------------------------------
 def _z3_lp(c, cons, maximize, deadline):
-    from .z3_backend import from_z3, rational, z3
+    from .z3_backend import from_z3, z3
+    from .z3_session import Z3Session
 
-    ctx = z3.Context()
+    session = Z3Session(deadline)
     n = len(c)
-    xs = [z3.Real(f"x{j}", ctx) for j in range(n)]
-    opt = z3.Optimize(ctx=ctx)
-    if deadline is not None and deadline.remaining() is not None:
-        opt.set("timeout", max(1, int(deadline.remaining() * 1000)))
+    xs = session.reals(n)
+    opt = session.optimizer()
 
     def lin(g):
-        terms = [rational(a, ctx) * x for a, x in zip(g, xs) if a]
-        return z3.Sum(terms) if terms else rational(0, ctx)
+        return session.linear(g, xs)
 
     for g, h, eq in cons:
-        opt.add(lin(g) == rational(h, ctx) if eq else lin(g) <= rational(h, ctx))
+        opt.add(lin(g) == session.rational(h) if eq else lin(g) <= session.rational(h))
     obj = lin([Fraction(v) for v in c])
     handle = opt.maximize(obj) if maximize else opt.minimize(obj)
-    ans = opt.check()
-    if ans == z3.unsat:
+    answer = opt.check()
+    if answer.unsat:
         return LPStatus.INFEASIBLE, None, None
-    if ans != z3.sat:
+    if not answer.sat:
         return LPStatus.UNKNOWN, None, None
-    bound = opt.upper(handle) if maximize else opt.lower(handle)
+    bound = opt.bound(handle, upper=maximize)
     if not (z3.is_rational_value(bound) or z3.is_int_value(bound)):
         return LPStatus.UNBOUNDED, None, None  # an infinite (or infinitesimal-shifted) optimum
-    model = opt.model()
-    x = tuple(from_z3(model.eval(v, model_completion=True)) for v in xs)
-    return LPStatus.OPTIMAL, from_z3(bound), x
+    return LPStatus.OPTIMAL, from_z3(bound), answer.point
 
 
 def solve_exact_lp(c: Sequence, A: Sequence = (), b: Sequence = (), A_eq: Sequence = (), b_eq: Sequence = (),

@@ -33,20 +33,16 @@ from typing import Sequence
 import numpy as np
 
 from ..domain import Box
+from ..errors import UnsupportedOpError
 from ..ir.graph import Network
 from ..ir.ops import Op
+from ..ir.walk import Handlers
+from .highs_session import HighsModel, LPStatus
 
-__all__ = ["ReluLP", "LPSolution", "dyadic_floor", "dyadic_ceil", "highs"]
+__all__ = ["ReluLP", "LPSolution", "dyadic_floor", "dyadic_ceil"]
 
 # Duals are rounded to multiples of 2^-DUAL_BITS before the exact bound is computed.
 DUAL_BITS = 40
-
-
-def highs():
-    """A silent HiGHS instance (no banner on stdout, so ``--json`` output stays clean)."""
-    from .lp import new_highs
-
-    return new_highs()
 
 
 def dyadic_floor(q: Fraction, bits: int = 32) -> Fraction:
@@ -68,18 +64,23 @@ def _int_row(coefs: dict) -> tuple[dict, int]:
 
 @dataclass
 class LPSolution:
-    """Outcome of one relaxation: ``status`` is "optimal", "infeasible" or "other".
+    """Outcome of one relaxation: ``status`` is an :class:`~verify.backends.highs_session.LPStatus`
+    (OPTIMAL, INFEASIBLE, or OTHER for anything else; a ``str`` enum, so ``== "optimal"`` works too).
 
     ``value`` and ``x`` (the input part of the solution) are floats, for guidance only; ``bound`` is an
     exact upper bound of the relaxation's optimum (``None`` if none could be certified) and
     ``empty`` is True only when infeasibility was certified exactly.
     """
 
-    status: str
+    status: LPStatus
     value: float | None = None
     point: np.ndarray | None = None
     bound: Fraction | None = None
     empty: bool = False
+    full: np.ndarray | None = None  # every column of the float optimum
+    intercept: dict | None = None  # relu -> dual share of its triangle's intercept (branching score)
+    cert: tuple | None = None  # what certify() needs: rows, column bounds, exact objective, duals
+    small_done: bool = False
 
 
 class ReluLP:
@@ -88,7 +89,7 @@ class ReluLP:
     Parameters
     ----------
     net : Network
-        ReLU-only (see :func:`verify.ir.rewrites.max_free`).
+        ReLU-only (see :func:`verify.constructions.emulate.max_free`).
     box : Box
     constraints : sequence of (dict input index -> Fraction, Fraction)
         Extra constraints ``sum_i a_i x_i <= b`` on the inputs.
@@ -101,20 +102,16 @@ class ReluLP:
         self.box = box
         self.constraints = [({int(i): Fraction(a) for i, a in c.items()}, Fraction(b)) for c, b in constraints]
         keep = (set(nodes) | set(net.inputs)) if nodes is not None else None
-        self.nodes = [n for n in net.order if net.op(n) is not Op.OUTPUT and (keep is None or n in keep)]
+        self.nodes = [n for n, op in net.ops if COLUMNS[op](net, n) and (keep is None or n in keep)]
         self.col = {n: j for j, n in enumerate(self.nodes)}
         self.n = len(self.nodes)
         self.input_cols = [self.col[n] for n in net.inputs]
         # Fixed rows: affine definitions (equalities) and the extra constraints.
         self.fixed_rows = []  # (int coefs dict col->int, L, U) with L/U Fractions or None (infinite)
-        for n in self.nodes:
-            if net.op(n) is Op.AFFINE:
-                coefs = {self.col[n]: Fraction(1)}
-                for p, w in net.affine_terms(n):
-                    coefs[self.col[p]] = coefs.get(self.col[p], Fraction(0)) - w
-                row, s = _int_row(coefs)
-                b = net.bias(n) * s
-                self.fixed_rows.append((row, b, b))
+        self._steps = [(RELAXATION[op], n, self.col[n]) for n, op in net.ops if n in self.col]
+        for n, op in net.ops:
+            if n in self.col:
+                FIXED_ROWS[op](self, n)
         for c, b in self.constraints:
             row, s = _int_row({self.col[net.inputs[i]]: a for i, a in c.items()})
             if row:
@@ -123,37 +120,12 @@ class ReluLP:
     # -- building one relaxation -----------------------------------------------------------------
     def _rows_and_cols(self, bounds: dict):
         """Rows and column bounds of the relaxation for pre-activation ``bounds`` (node -> (lo, hi))."""
-        net = self.net
         rows = list(self.fixed_rows)
         self._upper_rows = {}
         lo = [None] * self.n
         hi = [None] * self.n
-        for n in self.nodes:
-            j = self.col[n]
-            op = net.op(n)
-            if op is Op.INPUT:
-                i = net.graph.nodes[n]["index"]
-                a, b = self.box.lo[i], self.box.hi[i]
-                if n in bounds:
-                    a, b = max(a, bounds[n][0]), min(b, bounds[n][1])
-                lo[j], hi[j] = a, b
-            elif op is Op.AFFINE:
-                lo[j], hi[j] = bounds[n]
-            elif op is Op.RELU:
-                p = net.single_pred(n)
-                pl, pu = bounds[p]
-                lo[j], hi[j] = max(pl, Fraction(0)), max(pu, Fraction(0))
-                jp = self.col[p]
-                if pl >= 0:
-                    rows.append(({j: 1, jp: -1}, Fraction(0), Fraction(0)))
-                elif pu <= 0:
-                    pass  # a = 0 through its column bounds
-                else:
-                    rows.append(({jp: 1, j: -1}, None, Fraction(0)))  # a >= z
-                    # (u - l) a - u z <= -u l, scaled to integers
-                    row, s = _int_row({j: pu - pl, jp: -pu})
-                    self._upper_rows[n] = len(rows)
-                    rows.append((row, None, -pu * pl * s))
+        for step, n, j in self._steps:
+            step(self, n, j, bounds, rows, lo, hi)
         return rows, lo, hi
 
     def _fixed_float(self):
@@ -173,14 +145,12 @@ class ReluLP:
 
         With ``exact`` the exact safe bound is computed at once; otherwise call :meth:`certify` later.
         """
-        import highspy
-
         rows, lo, hi = self._rows_and_cols(bounds)
         for j in range(self.n):
             if lo[j] > hi[j]:
-                return LPSolution("infeasible", empty=True)  # contradictory bounds: provably empty
+                return LPSolution(LPStatus.INFEASIBLE, empty=True)  # contradictory bounds: provably empty
         m = len(rows)
-        inf = highspy.kHighsInf
+        inf = float("inf")
         starts = [0]
         index: list[int] = []
         value: list[float] = []
@@ -205,9 +175,6 @@ class ReluLP:
             starts.append(len(index))
             rl[i] = -inf if L is None else float(L) / float(big)
             ru[i] = inf if U is None else float(U) / float(big)
-        lp = highspy.HighsLp()
-        lp.num_col_ = self.n
-        lp.num_row_ = m
         cost = np.zeros(self.n)
         c_exact = {}
         for node, c in objective.items():
@@ -215,50 +182,34 @@ class ReluLP:
             c_exact[j] = c_exact.get(j, Fraction(0)) + Fraction(c)
         for j, c in c_exact.items():
             cost[j] = float(c)
-        lp.col_cost_ = cost
-        lp.col_lower_ = np.array([float(v) for v in lo])
-        lp.col_upper_ = np.array([float(v) for v in hi])
-        lp.row_lower_ = rl
-        lp.row_upper_ = ru
-        lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
-        lp.a_matrix_.start_ = np.array(starts, dtype=np.int32)
-        lp.a_matrix_.index_ = np.array(index, dtype=np.int32)
-        lp.a_matrix_.value_ = np.array(value)
-        lp.sense_ = highspy.ObjSense.kMaximize
-        h = highs()
-        # Small LPs solved many times: presolve costs more than it saves, and one thread is enough.
-        h.setOptionValue("presolve", "off")
-        h.setOptionValue("solver", "simplex")
-        if time_limit is not None:
-            h.setOptionValue("time_limit", max(0.01, float(time_limit)))
-        h.passModel(lp)
-        h.run()
-        status = h.getModelStatus()
-        if status == highspy.HighsModelStatus.kOptimal:
-            sol = h.getSolution()
-            y = np.asarray(sol.row_dual) / scale  # duals of the integer-scaled rows
-            x = np.asarray(sol.col_value)
-            out = LPSolution("optimal", value=h.getInfo().objective_function_value, point=x[self.input_cols])
-            out.full = x
-            out._cert = (rows, lo, hi, c_exact, y)
+        # Small LPs solved many times: presolve costs more than it saves.
+        h = HighsModel(presolve=False, simplex=True)
+        h.pass_rowwise(cost, [float(v) for v in lo], [float(v) for v in hi], rl, ru, starts, index, value)
+        status = h.run(time_limit)
+        if status is LPStatus.OPTIMAL:
+            sol = h.solution()
+            y = sol.row_dual / scale  # duals of the integer-scaled rows
+            x = sol.x
             # Share of the bound paid by each triangle's intercept (dual times right-hand side):
             # the branching score of Bunel et al.'s BaBSR, here read off the LP duals directly.
-            out.intercept = {r: float(y[i]) * float(rows[i][2]) for r, i in self._upper_rows.items()}
+            out = LPSolution(LPStatus.OPTIMAL, value=h.objective_value(), point=x[self.input_cols], full=x,
+                             cert=(rows, lo, hi, c_exact, y),
+                             intercept={r: float(y[i]) * float(rows[i][2]) for r, i in self._upper_rows.items()})
             if exact:
                 self.certify(out)
             return out
-        if status == highspy.HighsModelStatus.kInfeasible:
-            out = LPSolution("infeasible")
-            _, has, ray = h.getDualRay()
-            if has:
-                ray = np.asarray(ray) / scale
+        if status is LPStatus.INFEASIBLE:
+            out = LPSolution(LPStatus.INFEASIBLE)
+            ray = h.dual_ray()
+            if ray is not None:
+                ray = ray / scale
                 for sgn in (1.0, -1.0):
                     b = self.safe_bound(rows, lo, hi, {}, sgn * ray)
                     if b is not None and b < 0:
                         out.empty = True
                         break
             return out
-        return LPSolution("other")
+        return LPSolution(LPStatus.OTHER)
 
     def certify(self, sol: LPSolution, target: Fraction | None = None) -> Fraction | None:
         """The exact safe bound of an optimal solution returned by :meth:`solve` (computed lazily).
@@ -268,14 +219,14 @@ class ReluLP:
         difference that is identically 0 (continued fractions recover the exact optimal dual when it
         has small denominators). The smaller of the bounds is kept; both are valid.
         """
-        cert = getattr(sol, "_cert", None)
+        cert = sol.cert
         if cert is None:
             return sol.bound
         rows, lo, hi, c, y = cert
         if sol.bound is None:
             sol.bound = self.safe_bound(rows, lo, hi, c, y)
-        if not getattr(sol, "_small_done", False) and (target is None or sol.bound > target):
-            sol._small_done = True
+        if not sol.small_done and (target is None or sol.bound > target):
+            sol.small_done = True
             small = self.safe_bound(rows, lo, hi, c, y, rounding="small")
             if small < sol.bound:
                 sol.bound = small
@@ -322,3 +273,77 @@ class ReluLP:
             elif r < 0:
                 total += r * lo[j]
         return total
+
+
+# -- the walks: which nodes have a column, their fixed rows, their rows and bounds per relaxation ------
+def _column(net, node) -> bool:
+    return True
+
+
+def _no_column(net, node) -> bool:
+    return False
+
+
+def _max_refused(*args):
+    raise UnsupportedOpError("the LP relaxation needs a ReLU-only network: lower max nodes first "
+                             "(verify.constructions.emulate.max_free)")
+
+
+COLUMNS = Handlers("lp-relax.columns", {Op.INPUT: _column, Op.AFFINE: _column, Op.RELU: _column,
+                                        Op.MAX: _max_refused, Op.OUTPUT: _no_column})
+
+
+def _no_fixed_row(lp: ReluLP, n) -> None:
+    pass
+
+
+def _affine_fixed_row(lp: ReluLP, n) -> None:
+    coefs = {lp.col[n]: Fraction(1)}
+    for p, w in lp.net.affine_terms(n):
+        coefs[lp.col[p]] = coefs.get(lp.col[p], Fraction(0)) - w
+    row, s = _int_row(coefs)
+    b = lp.net.bias(n) * s
+    lp.fixed_rows.append((row, b, b))
+
+
+FIXED_ROWS = Handlers("lp-relax.fixed-rows", {Op.INPUT: _no_fixed_row, Op.AFFINE: _affine_fixed_row,
+                                              Op.RELU: _no_fixed_row, Op.MAX: _max_refused,
+                                              Op.OUTPUT: _no_fixed_row})
+
+
+def _input_cols(lp: ReluLP, n, j, bounds, rows, lo, hi) -> None:
+    i = lp.net.graph.nodes[n]["index"]
+    a, b = lp.box.lo[i], lp.box.hi[i]
+    if n in bounds:
+        a, b = max(a, bounds[n][0]), min(b, bounds[n][1])
+    lo[j], hi[j] = a, b
+
+
+def _affine_cols(lp: ReluLP, n, j, bounds, rows, lo, hi) -> None:
+    lo[j], hi[j] = bounds[n]
+
+
+def _relu_cols(lp: ReluLP, n, j, bounds, rows, lo, hi) -> None:
+    p = lp.net.single_pred(n)
+    pl, pu = bounds[p]
+    lo[j], hi[j] = max(pl, Fraction(0)), max(pu, Fraction(0))
+    jp = lp.col[p]
+    if pl >= 0:
+        rows.append(({j: 1, jp: -1}, Fraction(0), Fraction(0)))
+    elif pu <= 0:
+        pass  # a = 0 through its column bounds
+    else:
+        rows.append(({jp: 1, j: -1}, None, Fraction(0)))  # a >= z
+        # (u - l) a - u z <= -u l, scaled to integers
+        row, s = _int_row({j: pu - pl, jp: -pu})
+        lp._upper_rows[n] = len(rows)
+        rows.append((row, None, -pu * pl * s))
+
+
+def _output_cols(lp: ReluLP, n, j, bounds, rows, lo, hi) -> None:  # pragma: no cover - outputs have no column
+    pass
+
+
+RELAXATION = Handlers("lp-relax.relaxation", {Op.INPUT: _input_cols, Op.AFFINE: _affine_cols, Op.RELU: _relu_cols,
+                                              Op.MAX: _max_refused, Op.OUTPUT: _output_cols})
+

@@ -1,7 +1,7 @@
 """MILP backend: exact maximisation of a ReLU network over a polytope, guided by HiGHS.
 
 :func:`maximize` computes ``sup { D(x) : x in box, A x <= b }`` for a ReLU-only network ``D`` with one
-output (a difference network, :func:`verify.ir.rewrites.difference_network`), exactly:
+output (a difference network, :func:`verify.reductions.difference.difference_network`), exactly:
 
 1. sound bounds: exact intervals, then LP bound tightening with exact safe dual bounds
    (:mod:`verify.backends.bounds`); ReLUs proved stable are fixed;
@@ -37,12 +37,17 @@ from typing import Sequence
 
 import numpy as np
 
+from ..deadline import Deadline
 from ..domain import Box
 from ..ir.graph import Network
-from ..ir.ops import Op
 from .bounds import propagate_intervals, sound_bounds, unstable_relus
-from .evaluator import evaluate, evaluate_batch, evaluate_nodes
-from .lp_relax import ReluLP, highs
+from ..status import Status
+from .evaluator import evaluate_batch
+from .patterns import activation_pattern, affine_plan, pattern_affine_map, pattern_constraints
+from .highs_session import LPStatus
+from .lp_relax import ReluLP
+from .milp_encoding import milp_candidate
+from .z3_session import Z3Session
 
 __all__ = ["maximize", "MaxResult", "milp_candidate"]
 
@@ -52,20 +57,22 @@ Z3_LEAF_UNSTABLE = 4
 INPUT_SPLIT_MIN = 3
 
 
-@dataclass
+@dataclass(frozen=True)
 class MaxResult:
-    """``status`` "PROVED" (``value`` is the supremum, or no point exceeds ``floor``), or "UNKNOWN".
+    """The answer of a maximisation: ``status`` PROVED (``value`` is the supremum, or no point exceeds
+    ``floor``) or UNKNOWN (``reason`` says why).
 
     ``value``/``witness``: the best exact value found and a point attaining it (``None`` if no point
     beat ``floor``); ``upper``: a sound upper bound of the supremum; ``stopped``: the search ended
     early because a point above ``stop_above`` was found.
     """
 
-    status: str
+    status: Status
     value: Fraction | None
     witness: tuple | None
     upper: Fraction | None
     stopped: bool = False
+    reason: str = ""
     stats: dict = field(default_factory=dict)
 
 
@@ -81,78 +88,6 @@ def _rationalize(v: np.ndarray, box: Box) -> tuple:
     return tuple(pts)
 
 
-def milp_candidate(net: Network, box: Box, constraints: Sequence, bounds: dict, *,
-                   time_limit: float = 10.0) -> np.ndarray | None:
-    """A float maximiser of the single output from a big-M MILP (HiGHS); guidance only."""
-    import highspy
-
-    order = [n for n in net.order if net.op(n) is not Op.OUTPUT]
-    col = {n: j for j, n in enumerate(order)}
-    lo = [float(bounds[n][0]) for n in order]
-    hi = [float(bounds[n][1]) for n in order]
-    integ = [0] * len(order)
-    rows: list[tuple[dict, float, float]] = []
-    inf = highspy.kHighsInf
-    for n in order:
-        op = net.op(n)
-        if op is Op.INPUT:
-            i = net.graph.nodes[n]["index"]
-            lo[col[n]], hi[col[n]] = float(box.lo[i]), float(box.hi[i])
-        elif op is Op.AFFINE:
-            r = {col[n]: 1.0}
-            for p, w in net.affine_terms(n):
-                r[col[p]] = r.get(col[p], 0.0) - float(w)
-            rows.append((r, float(net.bias(n)), float(net.bias(n))))
-        elif op is Op.RELU:
-            p = net.single_pred(n)
-            pl, pu = bounds[p]
-            j, jp = col[n], col[p]
-            lo[j], hi[j] = max(float(pl), 0.0), max(float(pu), 0.0)
-            if pl >= 0:
-                rows.append(({j: 1.0, jp: -1.0}, 0.0, 0.0))
-            elif pu > 0:
-                k = len(lo)
-                lo.append(0.0)
-                hi.append(1.0)
-                integ.append(1)
-                rows.append(({jp: 1.0, j: -1.0}, -inf, 0.0))  # a >= z
-                rows.append(({j: 1.0, jp: -1.0, k: -float(pl)}, -inf, -float(pl)))  # a <= z - l (1 - d)
-                rows.append(({j: 1.0, k: -float(pu)}, -inf, 0.0))  # a <= u d
-    for c, b in constraints:
-        rows.append(({col[net.inputs[i]]: float(a) for i, a in c.items()}, -inf, float(b)))
-    lp = highspy.HighsLp()
-    lp.num_col_ = len(lo)
-    lp.num_row_ = len(rows)
-    cost = np.zeros(len(lo))
-    cost[col[net.single_pred(net.outputs[0])]] = 1.0
-    lp.col_cost_ = cost
-    lp.col_lower_ = np.array(lo)
-    lp.col_upper_ = np.array(hi)
-    lp.row_lower_ = np.array([r[1] for r in rows])
-    lp.row_upper_ = np.array([r[2] for r in rows])
-    starts, index, value = [0], [], []
-    for r, _, _ in rows:
-        for j, v in r.items():
-            index.append(j)
-            value.append(v)
-        starts.append(len(index))
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
-    lp.a_matrix_.start_ = np.array(starts, dtype=np.int32)
-    lp.a_matrix_.index_ = np.array(index, dtype=np.int32)
-    lp.a_matrix_.value_ = np.array(value)
-    lp.sense_ = highspy.ObjSense.kMaximize
-    lp.integrality_ = [highspy.HighsVarType.kInteger if t else highspy.HighsVarType.kContinuous for t in integ]
-    h = highs()
-    h.setOptionValue("time_limit", max(0.05, float(time_limit)))
-    h.passModel(lp)
-    h.run()
-    sol = h.getSolution()
-    if not sol.value_valid:
-        return None
-    x = np.asarray(sol.col_value)
-    return np.array([x[col[n]] for n in net.inputs])
-
-
 class _Search:
     def __init__(self, net, box, constraints, deadline, floor, stop_above, stats):
         self.net = net
@@ -160,25 +95,37 @@ class _Search:
         self.constraints = [({int(i): Fraction(a) for i, a in c.items()}, Fraction(b)) for c, b in constraints]
         self.deadline = deadline
         self.out_pre = net.single_pred(net.outputs[0])
-        self.best = floor  # exact value to beat (None: nothing known)
+        self.best = None  # the incumbent: an exact value attained at best_x (None: no point yet)
         self.best_x = None
         self.floor = floor
         self.stop_above = stop_above
         self.stats = stats
         self._polished: set = set()
+        self._plan = affine_plan(net)
+        self._out = self._plan.output_positions[0]
+
+    @property
+    def target(self) -> Fraction | None:
+        """The value a point has to beat: the incumbent, else the floor (None: anything will do)."""
+        return self.best if self.best is not None else self.floor
+
+    def value(self, point) -> Fraction:
+        """The exact output at ``point`` (integer-scaled evaluation, :mod:`verify.backends.patterns`)."""
+        vals, scale = self._plan.values_at(point)
+        return Fraction(vals[self._out], self._plan.den[self._out] * scale)
 
     # -- incumbents ------------------------------------------------------------------------------
     def offer(self, point) -> bool:
-        """Evaluate ``point`` exactly; keep it if it beats the incumbent. True if it did."""
+        """Evaluate ``point`` exactly; keep it if it beats the incumbent (or the floor). True if it did.
+
+        Every point is evaluated exactly: a float estimate could discard a point that is exactly better
+        (a z3 model of a leaf, whose value is above the target by construction, included).
+        """
         if point is None or not self.box.contains(point) or not _satisfies(point, self.constraints):
             return False
-        if self.best is not None:
-            # Floats only decide where exact evaluation is worth its cost.
-            fv = float(evaluate_batch(self.net, np.array([[float(c) for c in point]]))[0, 0])
-            if fv < float(self.best) - 1e-9 * (1 + abs(float(self.best))):
-                return False
-        v = evaluate(self.net, point)[0]
-        if self.best is None or v > self.best:
+        v = self.value(point)
+        t = self.target
+        if t is None or v > t:
             self.best, self.best_x = v, tuple(point)
             self.stats["incumbents"] = self.stats.get("incumbents", 0) + 1
             self._polish(point)
@@ -187,32 +134,23 @@ class _Search:
 
     def _polish(self, point):
         """Exact best point of the closed activation region of ``point`` (an LP solved by z3)."""
-        from .z3_backend import Z3Lowering, domain_constraints, from_z3, rational, z3
-
         net = self.net
-        values = evaluate_nodes(net, point)
-        pattern = {r: values[net.single_pred(r)] >= 0 for r in net.relu_nodes}
-        key = tuple(sorted(r for r, on in pattern.items() if on))
-        if key in self._polished:
+        pattern = activation_pattern(net, point)
+        if pattern.key in self._polished:
             return
-        self._polished.add(key)
-        xs = [z3.Real(f"x{i}") for i in range(net.n_inputs)]
-        low = Z3Lowering(net, xs, prefix="p", pattern=pattern)
-        opt = z3.Optimize()
-        ms = self.deadline.z3_ms() if self.deadline is not None else None
-        if ms is not None:
-            opt.set("timeout", ms)
-        opt.add(domain_constraints(xs, self.box) + low.side)
-        for c, b in self.constraints:
-            opt.add(z3.Sum([rational(a) * xs[i] for i, a in c.items()]) <= rational(b))
-        opt.maximize(low.outputs[0])
+        self._polished.add(pattern.key)
+        (a,), (c,) = pattern_affine_map(net, pattern, [net.outputs[0]])
+        rows = pattern_constraints(net, pattern) + [(tuple(coefs.get(i, 0) for i in range(net.n_inputs)), b)
+                                                    for coefs, b in self.constraints]
+        session = Z3Session(self.deadline)
+        session.reals(net.n_inputs)
         self.stats["polish_lps"] = self.stats.get("polish_lps", 0) + 1
-        if opt.check() != z3.sat:
+        answer = session.maximize_affine((a, c), rows, self.box)
+        if not answer.sat:
             return
-        m = opt.model()
-        pt = tuple(from_z3(m.eval(x, model_completion=True)) for x in xs)
+        pt = answer.point
         if self.box.contains(pt) and _satisfies(pt, self.constraints):
-            v = evaluate(net, pt)[0]
+            v = self.value(pt)
             if v > self.best:
                 self.best, self.best_x = v, pt
 
@@ -220,34 +158,30 @@ class _Search:
         return self.stop_above is not None and self.best is not None and self.best > self.stop_above
 
     # -- exact closure of a node by z3 -----------------------------------------------------------
-    def z3_leaf(self, bounds) -> str:
-        """"closed" if z3 proves no point of the node beats the incumbent, "improved", or "unknown"."""
+    def z3_leaf(self, bounds, above: Fraction) -> str:
+        """"closed" if z3 proves no point of the node has a value above ``above``, "improved" (a point of
+        the node beat the incumbent), or "unknown"."""
         from .intervals import relu_phases
-        from .z3_backend import Z3Lowering, domain_constraints, from_z3, rational, z3
+        from .z3_backend import Z3Lowering, domain_constraints
 
         net = self.net
-        xs = [z3.Real(f"x{i}") for i in range(net.n_inputs)]
+        session = Z3Session(self.deadline)
+        xs = session.reals(net.n_inputs)
         low = Z3Lowering(net, xs, prefix="l", phases=relu_phases(net, bounds))
-        s = z3.Solver()
-        ms = self.deadline.z3_ms() if self.deadline is not None else None
-        if ms is not None:
-            s.set("timeout", ms)
-        s.add(domain_constraints(xs, self.box) + low.side)
+        s = session.solver()
+        s.add(*(domain_constraints(xs, self.box) + low.side))
         for c, b in self.constraints:
-            s.add(z3.Sum([rational(a) * xs[i] for i, a in c.items()]) <= rational(b))
+            s.add(session.linear(c, xs) <= session.rational(b))
         for p in list(net.inputs) + [net.single_pred(r) for r in net.relu_nodes]:
             lo, hi = bounds[p]
-            s.add(low.values[p] >= rational(lo), low.values[p] <= rational(hi))
-        s.add(low.outputs[0] > rational(self.best))
+            s.add(low.values[p] >= session.rational(lo), low.values[p] <= session.rational(hi))
+        s.add(low.outputs[0] > session.rational(above))
         self.stats["z3_leaves"] = self.stats.get("z3_leaves", 0) + 1
-        ans = s.check()
-        if ans == z3.unsat:
+        answer = s.check()
+        if answer.unsat:
             return "closed"
-        if ans == z3.sat:
-            m = s.model()
-            pt = tuple(from_z3(m.eval(x, model_completion=True)) for x in xs)
-            if self.offer(pt):
-                return "improved"
+        if answer.sat and self.offer(answer.point):
+            return "improved"
         return "unknown"
 
 
@@ -274,8 +208,6 @@ def maximize(net: Network, box: Box, constraints: Sequence = (), *, deadline=Non
     MaxResult
     """
     stats: dict = {"nodes": 0, "lps": 0}
-    from ..analysis.results import Deadline
-
     deadline = deadline or Deadline(None)
     s = _Search(net, box, constraints, deadline, floor, stop_above, stats)
     if bounds is None:
@@ -283,7 +215,7 @@ def maximize(net: Network, box: Box, constraints: Sequence = (), *, deadline=Non
     upper0 = bounds[s.out_pre][1]
     stats["unstable_root"] = len(unstable_relus(net, bounds))
     if any(lo > hi for lo, hi in bounds.values()):
-        return MaxResult("PROVED", None, None, floor, stats=stats)  # empty region
+        return MaxResult(Status.PROVED, None, None, floor, stats=stats)  # empty region
     # Candidates: given points, box centre and vertices, samples, a float MILP solution.
     for pt in candidates:
         s.offer(tuple(pt))
@@ -321,30 +253,34 @@ def maximize(net: Network, box: Box, constraints: Sequence = (), *, deadline=Non
     heap = [(-float(upper0), next(counter), bounds, upper0)]
     while heap:
         if deadline.expired() or (node_limit is not None and stats["nodes"] >= node_limit):
-            open_upper = max(max(ub for _, _, _, ub in heap), s.best if s.best is not None else upper0)
+            open_upper = max(max(ub for _, _, _, ub in heap), s.target if s.target is not None else upper0)
             stats["open_nodes"] = len(heap)
             return _result(s, "UNKNOWN", open_upper, reason="timeout")
         _, _, nb, nub = heapq.heappop(heap)
         stats["nodes"] += 1
-        if s.best is not None and nb[s.out_pre][1] <= s.best:
+        target = s.target
+        if target is not None and nb[s.out_pre][1] <= target:
             continue  # exact interval bound already closes it
         sol = lp.solve(nb, {s.out_pre: 1}, time_limit=deadline.remaining(), exact=False)
         stats["lps"] += 1
-        if sol.status == "infeasible" and sol.empty:
+        if sol.status is LPStatus.INFEASIBLE and sol.empty:
             continue
-        if sol.status == "optimal":
+        if sol.status is LPStatus.OPTIMAL:
             if s.offer(_rationalize(sol.point, box)) and s.done():
                 return _result(s, "PROVED", None, stopped=True)
-            if s.best is not None and sol.value <= float(s.best) + 1e-6 * (1 + abs(float(s.best))):
-                b = lp.certify(sol, s.best)
-                if b is not None and b <= s.best:
+            target = s.target
+            if target is not None and sol.value <= float(target) + 1e-6 * (1 + abs(float(target))):
+                b = lp.certify(sol, target)
+                if b is not None and b <= target:
                     continue  # closed by the exact safe dual bound
         unstable = unstable_relus(net, nb)
-        near = sol.status == "optimal" and s.best is not None and sol.value <= float(s.best) + 1e-7 * (1 + abs(float(s.best)))
-        if not unstable or (near and len(unstable) <= Z3_LEAF_UNSTABLE) or sol.status not in ("optimal",) and len(unstable) <= Z3_LEAF_UNSTABLE:
-            if s.best is None:
-                s.best = nb[s.out_pre][0] - 1  # any value below the node: z3 then finds a point
-            verdict = s.z3_leaf(nb)
+        target = s.target
+        near = sol.status is LPStatus.OPTIMAL and target is not None and sol.value <= float(target) + 1e-7 * (1 + abs(float(target)))
+        if not unstable or (near and len(unstable) <= Z3_LEAF_UNSTABLE) or sol.status is not LPStatus.OPTIMAL and len(unstable) <= Z3_LEAF_UNSTABLE:
+            # Nothing to beat yet: ask for any point of the node (every one is above its lower bound - 1).
+            # The threshold is not an incumbent: no point attains it, so it is never stored as one.
+            above = target if target is not None else nb[s.out_pre][0] - 1
+            verdict = s.z3_leaf(nb, above)
             if verdict == "closed":
                 continue
             if verdict == "improved":
@@ -352,13 +288,14 @@ def maximize(net: Network, box: Box, constraints: Sequence = (), *, deadline=Non
                     return _result(s, "PROVED", None, stopped=True)
                 heapq.heappush(heap, (-(sol.value if sol.value is not None else float(nb[s.out_pre][1])), next(counter), nb, nub))
                 continue
-            return _result(s, "UNKNOWN", max([nub, s.best] + [ub for _, _, _, ub in heap]), reason="z3 unknown on a leaf")
+            return _result(s, "UNKNOWN", max([nub] + ([s.target] if s.target is not None else [])
+                                             + [ub for _, _, _, ub in heap]), reason="z3 unknown on a leaf")
         if not unstable:
             return _result(s, "UNKNOWN", max([nub] + [ub for _, _, _, ub in heap]), reason="no split left")
         key = sol.value if sol.value is not None else float(nb[s.out_pre][1])
         # A sound upper bound for the children (reported if the search times out): dyadic safe bound.
         ub = min(nub, nb[s.out_pre][1])
-        if sol.status == "optimal":
+        if sol.status is LPStatus.OPTIMAL:
             b = lp.certify(sol, target=_HUGE)
             if b is not None:
                 ub = min(ub, b)
@@ -420,7 +357,7 @@ def _result(s: _Search, status, upper, *, stopped=False, reason="") -> MaxResult
     st = dict(s.stats)
     if reason:
         st["reason"] = reason
-    if status == "PROVED" and not stopped:
-        upper = s.best if s.best is not None else s.floor
-    value = s.best if s.best_x is not None else None
-    return MaxResult(status, value, s.best_x, upper, stopped=stopped, stats=st)
+    status = Status(status)
+    if status is Status.PROVED and not stopped:
+        upper = s.target
+    return MaxResult(status, s.best, s.best_x, upper, stopped=stopped, reason=reason, stats=st)

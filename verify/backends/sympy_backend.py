@@ -1,6 +1,7 @@
 """The IR as sympy expressions, and sympy expressions as IR networks.
 
-:func:`to_sympy` walks the graph in topological order with one handler per op (DESIGN.md, habit 2):
+:func:`to_sympy` walks the graph in topological order with one handler per op (DESIGN.md, habit 2;
+tables ``sympy.max`` and ``sympy.piecewise``):
 an affine node is a sum with exact :class:`sympy.Rational` coefficients, ``relu(t)`` is ``Max(t, 0)``
 and a ``max`` node is ``Max(...)``. :func:`from_sympy` goes the other way for expressions built from
 ``+``, multiplication by rational constants, ``Max``, ``Min``, ``Abs`` and any nesting of them:
@@ -29,6 +30,7 @@ from ..errors import GraphError, ResourceLimitError, UnsupportedOpError, VerifyE
 from ..ir.builder import Expr, GraphBuilder
 from ..ir.graph import Network
 from ..ir.ops import Op
+from ..ir.walk import Handlers, walk
 
 __all__ = ["to_sympy", "from_sympy", "to_latex", "input_symbols", "MAX_EXPRESSION_SIZE", "SYMPY_HANDLED_OPS"]
 
@@ -94,57 +96,58 @@ def to_sympy(net: Network, symbols: Sequence | None = None, *, form: str = "max"
             f"the expression would have {biggest} nodes (limit {MAX_EXPRESSION_SIZE}): the network shares "
             f"too many intermediate values to be written as one formula"
         )
-    values: dict = {}
-    handlers = dict(_HANDLERS)
-    if form == "piecewise":
-        handlers.update({Op.RELU: _pw_relu, Op.MAX: _pw_max})
-    for node in net.order:
-        values[node] = handlers[net.op(node)](sp, net, node, values, symbols)
+    table = PIECEWISE_HANDLERS if form == "piecewise" else SYMPY_HANDLERS
+    values = walk(net, table, (sp, symbols))
     out = [values[o] for o in net.outputs]
     return out[0] if len(out) == 1 else tuple(out)
 
 
-def _sym_input(sp, net, node, values, symbols):
-    return symbols[net.graph.nodes[node]["index"]]
+# One handler per op; ``ctx`` is ``(sympy module, input symbols)``.
+def _sym_input(ctx, net, node, values):
+    return ctx[1][net.graph.nodes[node]["index"]]
 
 
-def _sym_affine(sp, net, node, values, symbols):
+def _sym_affine(ctx, net, node, values):
+    sp = ctx[0]
     terms = [_rational(sp, w) * values[p] for p, w in net.affine_terms(node)]
     return sp.Add(*terms, _rational(sp, net.bias(node)))
 
 
-def _sym_relu(sp, net, node, values, symbols):
-    return sp.Max(values[net.single_pred(node)], 0)
+def _sym_relu(ctx, net, node, values):
+    return ctx[0].Max(values[net.single_pred(node)], 0)
 
 
-def _sym_max(sp, net, node, values, symbols):
-    return sp.Max(*[values[p] for p in net.preds(node)])
+def _sym_max(ctx, net, node, values):
+    return ctx[0].Max(*[values[p] for p in net.preds(node)])
 
 
-def _pw_relu(sp, net, node, values, symbols):
+def _pw_relu(ctx, net, node, values):
+    sp = ctx[0]
     t = values[net.single_pred(node)]
     return sp.Piecewise((t, t > 0), (0, True), evaluate=False)
 
 
-def _pw_max(sp, net, node, values, symbols):
+def _pw_max(ctx, net, node, values):
     # First maximal argument wins: (a_k, a_k >= a_j for all later j) in order.
+    sp = ctx[0]
     args = [values[p] for p in net.preds(node)]
     pieces = [(a, sp.And(*[a >= c for c in args[k + 1:]])) for k, a in enumerate(args[:-1])]
     return sp.Piecewise(*pieces, (args[-1], True), evaluate=False)
 
 
-def _sym_output(sp, net, node, values, symbols):
+def _sym_output(ctx, net, node, values):
     return values[net.single_pred(node)]
 
 
-_HANDLERS = {
+SYMPY_HANDLERS = Handlers("sympy.max", {
     Op.INPUT: _sym_input,
     Op.AFFINE: _sym_affine,
     Op.RELU: _sym_relu,
     Op.MAX: _sym_max,
     Op.OUTPUT: _sym_output,
-}
-SYMPY_HANDLED_OPS = frozenset(_HANDLERS)
+})
+PIECEWISE_HANDLERS = SYMPY_HANDLERS.extended("sympy.piecewise", RELU=_pw_relu, MAX=_pw_max)
+SYMPY_HANDLED_OPS = frozenset(SYMPY_HANDLERS)
 
 
 def to_latex(net: Network, symbols: Sequence | None = None) -> str:

@@ -1,9 +1,11 @@
 """Lowering of the IR to z3 linear real arithmetic (exact), one handler per op.
 
-The encoding is a walk over the graph in topological order (DESIGN.md, habit 2). ReLUs that interval
-bounds prove stable on the query's box are replaced by the identity or zero; the rest become ``If``
-terms. With a fixed *activation pattern* (``pattern``) every ReLU and every ``max`` becomes linear and
-the pattern's constraints are returned, which turns the network into an LP on that region.
+The encoding is a walk over the graph in topological order (DESIGN.md, habit 2; table
+``z3.lowering``). ReLUs that interval bounds prove stable on the query's box are replaced by the
+identity or zero; the rest become ``If`` terms; a ``max`` node is a fresh variable above its arguments
+and equal to one of them. (The network under a fixed activation pattern is an LP, written from the
+exact rows of :mod:`verify.backends.patterns`.) Contexts and solvers are made only by
+:mod:`verify.backends.z3_session`.
 
 z3 is imported lazily: ``import verify`` does not need it.
 """
@@ -14,11 +16,12 @@ from fractions import Fraction
 from typing import Sequence
 
 from ..domain import Box, RealSpace
-from ..errors import MissingExtraError
+from ..errors import MissingExtraError, ToolkitBugError
 from ..ir.graph import Network
 from ..ir.ops import Op
+from ..ir.walk import Handlers, walk
 
-__all__ = ["z3", "rational", "fresh_reals", "from_z3", "Z3Lowering", "domain_constraints", "max_expr"]
+__all__ = ["z3", "rational", "from_z3", "Z3Lowering", "domain_constraints", "max_expr", "Z3_LOWERING"]
 
 
 def _import_z3():
@@ -38,19 +41,9 @@ z3 = _LazyZ3()
 
 
 def rational(value: Fraction | int, ctx=None):
-    """An exact z3 rational constant (in ``ctx``, default z3's main context)."""
+    """An exact z3 rational constant in ``ctx`` (the context of a :class:`~verify.backends.z3_session.Z3Session`)."""
     value = Fraction(value)
     return z3.RealVal(f"{value.numerator}/{value.denominator}", ctx)
-
-
-def fresh_reals(n: int, prefix: str = "x"):
-    """``n`` real variables in a new z3 context.
-
-    Every query uses its own context, so its answers (models, witnesses) do not depend on what other
-    queries ran before it in the same process: the same input gives the same output on every run.
-    """
-    ctx = z3.Context()
-    return [z3.Real(f"{prefix}{i}", ctx) for i in range(n)]
 
 
 def from_z3(value) -> Fraction:
@@ -59,7 +52,7 @@ def from_z3(value) -> Fraction:
         return Fraction(value.as_long())
     if z3.is_rational_value(value):
         return Fraction(value.numerator_as_long(), value.denominator_as_long())
-    raise ValueError(f"z3 value {value} is not a rational numeral")
+    raise ToolkitBugError(f"z3 value {value} is not a rational numeral (the encodings are linear)")
 
 
 def domain_constraints(xs: Sequence, domain: Box | RealSpace) -> list:
@@ -83,90 +76,74 @@ def max_expr(values: Sequence, name: str, side: list):
 
 
 class Z3Lowering:
-    """z3 terms for every node of ``net``.
+    """z3 terms for every node of ``net`` (a walk with the table ``z3.lowering``).
 
     Parameters
     ----------
     net : Network
-    xs : list of z3 Real terms, the inputs.
+    xs : list of z3 Real terms, the inputs (of a :class:`~verify.backends.z3_session.Z3Session`).
     prefix : str
         Prefix of fresh variable names (two networks in one query need different prefixes).
     phases : dict, optional
         ``relu -> "active" | "inactive" | "unstable"`` (from sound bounds): stable ReLUs are linear.
-    pattern : dict, optional
-        A fixed activation pattern: ``relu -> bool`` and ``max node -> index of the chosen predecessor``.
-        Every node is then linear; the region's constraints are in ``side``.
     bounds : dict, optional
         Sound ``node -> (lo, hi)`` bounds, asserted for the pre-activations of unstable ReLUs (they are
         implied, but they help the solver).
     """
 
-    def __init__(self, net: Network, xs: Sequence, prefix: str = "n", phases=None, pattern=None, bounds=None):
+    def __init__(self, net: Network, xs: Sequence, prefix: str = "n", phases=None, bounds=None):
         self.net = net
         self.xs = list(xs)
         self.prefix = prefix
         self.phases = phases or {}
-        self.pattern = pattern
         self.bounds = bounds
         self.side: list = []
-        self.values: dict = {}
         self.ctx = self.xs[0].ctx if self.xs else None
-        for node in net.order:
-            self.values[node] = getattr(self, self.HANDLERS[net.op(node)])(node)
-
-    # One handler (method name) per op.
-    HANDLERS = {
-        Op.INPUT: "_input",
-        Op.AFFINE: "_affine",
-        Op.RELU: "_relu",
-        Op.MAX: "_max",
-        Op.OUTPUT: "_output",
-    }
+        self.values: dict = walk(net, Z3_LOWERING, self)
 
     @property
     def outputs(self) -> list:
         return [self.values[o] for o in self.net.outputs]
 
-    def _input(self, node):
-        return self.xs[self.net.graph.nodes[node]["index"]]
 
-    def _affine(self, node):
-        terms = []
-        for p, w in self.net.affine_terms(node):
-            v = self.values[p]
-            terms.append(v if w == 1 else (-v if w == -1 else rational(w, self.ctx) * v))
-        b = self.net.bias(node)
-        if b != 0 or not terms:
-            terms.append(rational(b, self.ctx))
-        return terms[0] if len(terms) == 1 else z3.Sum(terms)
+def _input(low, net, node, values):
+    return low.xs[net.graph.nodes[node]["index"]]
 
-    def _relu(self, node):
-        pre_node = self.net.single_pred(node)
-        p = self.values[pre_node]
-        if self.pattern is not None:
-            if self.pattern[node]:
-                self.side.append(p >= 0)
-                return p
-            self.side.append(p <= 0)
-            return rational(0, self.ctx)
-        phase = self.phases.get(node, "unstable")
-        if phase == "active":
-            return p
-        if phase == "inactive":
-            return rational(0, self.ctx)
-        if self.bounds is not None and pre_node in self.bounds:
-            lo, hi = self.bounds[pre_node]
-            self.side.append(p >= rational(lo, self.ctx))
-            self.side.append(p <= rational(hi, self.ctx))
-        return z3.If(p > 0, p, rational(0, self.ctx))
 
-    def _max(self, node):
-        vals = [self.values[p] for p in self.net.preds(node)]
-        if self.pattern is not None:
-            k = self.pattern[node]
-            self.side.extend(vals[k] >= v for v in vals)
-            return vals[k]
-        return max_expr(vals, f"{self.prefix}_{node}", self.side)
+def _affine(low, net, node, values):
+    terms = []
+    for p, w in net.affine_terms(node):
+        v = values[p]
+        terms.append(v if w == 1 else (-v if w == -1 else rational(w, low.ctx) * v))
+    b = net.bias(node)
+    if b != 0 or not terms:
+        terms.append(rational(b, low.ctx))
+    return terms[0] if len(terms) == 1 else z3.Sum(terms)
 
-    def _output(self, node):
-        return self.values[self.net.single_pred(node)]
+
+def _relu(low, net, node, values):
+    pre_node = net.single_pred(node)
+    p = values[pre_node]
+    phase = low.phases.get(node, "unstable")
+    if phase == "active":
+        return p
+    if phase == "inactive":
+        return rational(0, low.ctx)
+    if low.bounds is not None and pre_node in low.bounds:
+        lo, hi = low.bounds[pre_node]
+        low.side.append(p >= rational(lo, low.ctx))
+        low.side.append(p <= rational(hi, low.ctx))
+    return z3.If(p > 0, p, rational(0, low.ctx))
+
+
+def _max(low, net, node, values):
+    vals = [values[p] for p in net.preds(node)]
+    return max_expr(vals, f"{low.prefix}_{node}", low.side)
+
+
+def _output(low, net, node, values):
+    return values[net.single_pred(node)]
+
+
+Z3_LOWERING = Handlers("z3.lowering", {Op.INPUT: _input, Op.AFFINE: _affine, Op.RELU: _relu, Op.MAX: _max,
+                                       Op.OUTPUT: _output})

@@ -18,10 +18,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Callable, Iterable
 
-from ..errors import ToolkitBugError, VerifyError
+from ..errors import SolverUnknownError, ToolkitBugError, VerifyError
 from .citations import Source, source
 
-__all__ = ["Claim", "ClaimResult", "Outcome", "Computed", "register", "all_claims", "select", "run_claim",
+__all__ = ["Claim", "ClaimResult", "Outcome", "Computed", "collect", "register", "all_claims", "select", "run_claim",
            "run_claims", "load_snapshot", "snapshot_path", "compare_snapshot", "write_snapshot"]
 
 
@@ -34,7 +34,7 @@ class Outcome(str, Enum):
         return self.value
 
 
-@dataclass
+@dataclass(frozen=True)
 class Computed:
     """What a claim's computation produced.
 
@@ -45,6 +45,22 @@ class Computed:
     value: str
     detail: dict = field(default_factory=dict)
     unknown: bool = False
+
+
+def collect(rows: Iterable[tuple], sep: str = " ") -> Computed:
+    """The :class:`Computed` of a claim that runs one query per case (the loop every family shares).
+
+    ``rows`` yields ``(value text, detail key, detail value, unknown)`` per case: the texts are joined
+    with ``sep`` into the value, the details kept under their keys (a key of ``None`` stores nothing),
+    and the claim is UNKNOWN as soon as one case is (a solver gave up: no verdict either way).
+    """
+    values, detail, unknown = [], {}, False
+    for text, key, value, case_unknown in rows:
+        values.append(text)
+        if key is not None:
+            detail[key] = value
+        unknown |= bool(case_unknown)
+    return Computed(sep.join(values), detail, unknown)
 
 
 @dataclass(frozen=True)
@@ -59,7 +75,7 @@ class Claim:
     heavy: bool = False
 
 
-@dataclass
+@dataclass(frozen=True)
 class ClaimResult:
     id: str
     family: str
@@ -147,6 +163,9 @@ def run_claim(c: Claim, snapshot: dict | None = None) -> ClaimResult:
         computed = c.compute()
     except ToolkitBugError:
         raise
+    except SolverUnknownError as exc:  # no verdict either way
+        computed = Computed(value=f"unknown: {exc}", unknown=True)
+        note = str(exc)
     except VerifyError as exc:
         computed = Computed(value=f"error: {exc}", unknown=False)
         note = str(exc)

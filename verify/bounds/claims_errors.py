@@ -13,21 +13,23 @@ from ..constructions import mean_network, truncated_tree
 from ..constructions.approximations import truncated_groups
 from ..domain import Box
 from ..numbers import to_text
-from .catalogue import Computed, claim
+from .catalogue import Computed, claim, collect
+
+__all__: list[str] = []  # the claims register themselves with the catalogue on import
 
 MEAN_D = range(2, 10)
 TRUNCATED = ((4, 1), (8, 1), (8, 2), (9, 1), (9, 2), (16, 2), (16, 3))
 
 
 def _errors(cases) -> Computed:
-    values, detail, unknown = [], {}, False
-    for label, net, box in cases:
-        r = worst_case_error(net, box)
-        unknown |= r.status is not Status.PROVED
-        values.append(f"({to_text(r.sup_under)}, {to_text(r.sup_over)})")
-        # Witnesses are not unique (any maximiser will do), so only the exact values are stored.
-        detail[label] = {"sup_under": to_text(r.sup_under), "sup_over": to_text(r.sup_over)}
-    return Computed(" ".join(values), detail, unknown)
+    def rows():
+        for label, net, box in cases:
+            r = worst_case_error(net, box)
+            # Witnesses are not unique (any maximiser will do), so only the exact values are stored.
+            yield (f"({to_text(r.sup_under)}, {to_text(r.sup_over)})", label,
+                   {"sup_under": to_text(r.sup_under), "sup_over": to_text(r.sup_over)}, r.status is not Status.PROVED)
+
+    return collect(rows())
 
 
 @claim(

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from ..analysis.one_hidden import check_certificate, max_network, one_hidden_layer
 from ..analysis.results import Status
-from .catalogue import Computed, claim
+from .catalogue import claim, collect
+
+__all__: list[str] = []  # the claims register themselves with the catalogue on import
 
 DS = range(2, 7)
 
@@ -23,18 +25,17 @@ DS = range(2, 7)
     expected=lambda: " ".join(f"d={d}:{'yes' if d == 2 else 'no'}" for d in DS),
 )
 def _max_one_hidden():
-    out, detail, unknown = [], {}, False
-    for d in DS:
-        net = max_network(d)
-        r = one_hidden_layer(net, timeout=300)
-        if r.status is Status.REFUTED:
-            ok = check_certificate(net, r.certificate)
-            verdict = "no" if ok.valid else "certificate-rejected"
-            detail[f"d={d}"] = {"certificate": r.certificate.get("kind"), "checked": bool(ok.valid)}
-        elif r.status is Status.PROVED:
-            verdict = "yes"
-            detail[f"d={d}"] = {"width": r.network.n_relus}
-        else:
-            verdict, unknown = "unknown", True
-        out.append(f"d={d}:{verdict}")
-    return Computed(" ".join(out), detail, unknown)
+    def rows():
+        for d in DS:
+            net = max_network(d)
+            r = one_hidden_layer(net, timeout=300)
+            if r.status is Status.REFUTED:
+                ok = check_certificate(net, r.certificate)
+                yield (f"d={d}:{'no' if ok.valid else 'certificate-rejected'}", f"d={d}",
+                       {"certificate": r.certificate.get("kind"), "checked": bool(ok.valid)}, False)
+            elif r.status is Status.PROVED:
+                yield f"d={d}:yes", f"d={d}", {"width": r.network.n_relus}, False
+            else:
+                yield f"d={d}:unknown", None, None, True
+
+    return collect(rows())

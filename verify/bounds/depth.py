@@ -29,6 +29,7 @@ __all__ = [
     "is_decimal_fraction",
     "depth_lower_bound",
     "check_depth_consistency",
+    "check_proved_exactness",
 ]
 
 
@@ -110,3 +111,29 @@ def check_depth_consistency(hidden_layers: int, weights, d: int) -> None:
             f"toolkit bug: a network with {hidden_layers} hidden layers was PROVED equal to max of {d} "
             f"on R^{d}, below the lower bound {bound} ({why})"
         )
+
+
+def check_proved_exactness(net, result) -> None:
+    """Check a PROVED exactness result on all of R^d against the depth lower bounds that apply to it.
+
+    For every output, the weights and ReLU depth of the part of the network it reads are compared
+    with :func:`depth_lower_bound` for the max of its window (outputs that read a ``max`` node are
+    skipped: the bounds speak of ReLU networks, and a max node computes max in depth 0). A proof below
+    a bound contradicts a theorem: :class:`ToolkitBugError`. Results on a box, or not PROVED, pass.
+    """
+    import networkx as nx
+
+    from ..domain import RealSpace
+    from ..ir.ops import Op
+    from ..status import Status
+
+    if result.status is not Status.PROVED or not isinstance(result.domain, RealSpace):
+        return
+    for output, window in zip(net.outputs, net.windows):
+        ancestors = nx.ancestors(net.graph, output)
+        if any(net.op(n) is Op.MAX for n in ancestors):
+            continue
+        weights = [w for n in ancestors if net.op(n) is Op.AFFINE
+                   for w in [net.bias(n)] + [w for _, w in net.affine_terms(n)]]
+        check_depth_consistency(net.relu_level[output], weights, len(window))
+

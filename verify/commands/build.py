@@ -8,6 +8,8 @@ from ..errors import VerifyError
 from ..io.json_format import dumps_network
 from .common import write_output
 
+__all__ = ["register", "run"]
+
 KINDS = ("max-tree", "max-chain", "mean", "truncated-tree", "pool2d")
 
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from ..analysis.exactness import check_exact
-from ..analysis.results import EXIT_CODES, Status
-from ..numbers import to_text
-from .common import add_certificate_arg, add_network_arg, add_query_args, domain_of, emit_json, load, save_certificate_of
+from ..analysis.results import EXIT_CODES
+from .common import add_certificate_arg, add_network_arg, add_query_args, domain_of, load, save_certificate_of
+from .render import show
+
+__all__ = ["register", "run"]
 
 
 def register(sub) -> None:
@@ -23,15 +25,5 @@ def run(args) -> int:
     domain = domain_of(args, net)
     result = check_exact(net, domain, timeout=args.timeout, backend=args.backend)
     save_certificate_of(args, net, result)
-    if args.json:
-        emit_json(result.to_json())
-    else:
-        print(f"{result.status}: {net.name or args.network} == max on {domain.describe()} ({result.seconds:.3f} s)")
-        if result.status is Status.REFUTED:
-            point = ", ".join(to_text(v) for v in result.counterexample)
-            print(f"  counterexample x = ({point})")
-            print(f"  output {result.output_index}: network {to_text(result.network_value)}, "
-                  f"max {to_text(result.reference_value)} (checked by exact evaluation)")
-        elif result.status is Status.UNKNOWN:
-            print(f"  {result.reason}")
+    show(args.json, result, label=net.name or args.network)
     return EXIT_CODES[result.status]

@@ -7,6 +7,8 @@ from ..errors import VerifyError
 from ..numbers import parse_rational
 from .common import add_network_arg, domain_of, load, write_output
 
+__all__ = ["register", "run"]
+
 
 def register(sub) -> None:
     p = sub.add_parser(

@@ -7,6 +7,9 @@ from ..analysis.results import EXIT_CODES
 from ..errors import VerifyError
 from ..numbers import parse_rational
 from .common import add_network_arg, add_query_args, domain_of, emit_json, load
+from .render import show
+
+__all__ = ["register", "run"]
 
 
 def register(sub) -> None:
@@ -52,8 +55,5 @@ def run(args) -> int:
         except ValueError as exc:
             raise VerifyError(f"--autodiff: {exc}") from None
         r = check_gradient_onehot(net, box, mode="autodiff", s=s, max_rule=args.max_rule, timeout=args.timeout)
-    if args.json:
-        emit_json(r.to_json())
-    else:
-        print(f"{r.message()} ({r.seconds:.3f} s)")
+    show(args.json, r)
     return EXIT_CODES[r.status]

@@ -6,6 +6,8 @@ from ..analysis.windows import IMAGES, image_report, plot_image_report
 from ..errors import VerifyError
 from .common import emit_json
 
+__all__ = ["register", "run"]
+
 
 def register(sub) -> None:
     p = sub.add_parser("images", help="real windows from scikit-image's bundled images (needs verify[images])")

@@ -8,6 +8,8 @@ from ..errors import VerifyError
 from ..io.json_format import dumps_network
 from .common import write_output
 
+__all__ = ["register", "run"]
+
 
 def register(sub) -> None:
     p = sub.add_parser("import", help="import an ONNX (.onnx) or torch (.pt, nn.Sequential) model as JSON",

@@ -5,6 +5,8 @@ from __future__ import annotations
 from ..io.json_format import network_hash
 from .common import add_network_arg, emit_json, load
 
+__all__ = ["register", "run"]
+
 
 def register(sub) -> None:
     p = sub.add_parser("info", help="inputs, depth, widths, ReLUs, weight denominators")

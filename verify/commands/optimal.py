@@ -12,6 +12,8 @@ from ..errors import ToolkitBugError, VerifyError
 from ..numbers import to_text
 from .common import emit_json, write_output
 
+__all__ = ["register", "run"]
+
 # Above this many subset maxima the network is not built unless asked (it grows like 2^d).
 BUILD_LIMIT = 4096
 

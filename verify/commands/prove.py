@@ -6,7 +6,9 @@ import json
 import sys
 
 from ..bounds.catalogue import Outcome, all_claims, load_snapshot, run_claims, select, write_snapshot
-from ..io.files import atomic_write_text
+from .common import write_output
+
+__all__ = ["register", "run"]
 
 
 def register(sub) -> None:
@@ -81,10 +83,10 @@ def run(args) -> int:
         if missing:
             print(f"note: {len(missing)} claim(s) not in the snapshot yet: {', '.join(missing[:5])}"
                   + (" ..." if len(missing) > 5 else ""))
-    if args.json:
-        atomic_write_text(args.json, json.dumps([r.to_json() for r in results], indent=1) + "\n")
+    if args.json:  # an unwritable path is bad input: one line and exit code 2, as for every command
+        write_output(args.json, json.dumps([r.to_json() for r in results], indent=1) + "\n")
     if args.markdown:
-        atomic_write_text(args.markdown, markdown(results))
+        write_output(args.markdown, markdown(results))
     if args.update_snapshot and not failed:
         path = write_snapshot(results)
         print(f"snapshot updated: {path}")

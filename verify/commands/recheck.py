@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from ..certificates import load_certificate, recheck
-from .common import emit_json, timeout_arg
+from .common import timeout_arg
+from .render import show
+
+__all__ = ["register", "run"]
 
 
 def register(sub) -> None:
@@ -20,9 +23,5 @@ def register(sub) -> None:
 def run(args) -> int:
     cert = load_certificate(args.certificate)
     outcome = recheck(cert, timeout=args.timeout)
-    if args.json:
-        emit_json(outcome.to_json())
-    else:
-        word = {True: "HOLDS", False: "FAILS", None: "UNKNOWN"}[outcome.holds]
-        print(f"{word}: {cert.get('query')} {cert.get('status')} certificate {args.certificate}: {outcome.reason}")
+    show(args.json, outcome, certificate=args.certificate, cert=cert)
     return outcome.exit_code

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 
 from ..analysis.regions import count_regions, slice_network
@@ -10,6 +11,9 @@ from ..domain import Box
 from ..errors import DomainError, ResourceLimitError
 from ..numbers import parse_rational, to_text
 from .common import add_network_arg, add_query_args, domain_of, emit_json, load
+from .render import show
+
+__all__ = ["register", "run"]
 
 
 def register(sub) -> None:
@@ -91,14 +95,13 @@ def run(args) -> int:
         i, j = 0, 1
     r = count_regions(target, target_domain, pieces=not args.no_pieces, max_regions=args.max_regions,
                       timeout=args.timeout, backend=args.backend, progress=True if args.progress else None)
-    r.network = net.name or args.network
-    r.slice = slice_info
+    r = dataclasses.replace(r, network=net.name or args.network, slice=slice_info)
     plot_note = ""
     if args.plot is not None:
         if r.status is not Status.PROVED:
             plot_note = "plot not drawn: the count did not finish"
         else:
-            from ..analysis.region_maps import plot_region_map
+            from ..analysis.regions.plot import plot_region_map
 
             base = _parse_base(args.base, d, domain) if args.slice is not None else domain.center()
             try:
@@ -113,25 +116,7 @@ def run(args) -> int:
             data["plot"] = plot_note
         emit_json(data)
     else:
-        where = r.domain.describe()
-        if slice_info:
-            where += f" (slice x{i}, x{j} through ({', '.join(slice_info['base'])}))"
-        pieces = "not counted" if r.linear_pieces is None else str(r.linear_pieces)
-        print(f"{r.status}: {r.network} on {where} ({r.seconds:.3f} s)")
-        print(f"  activation regions: {r.activation_regions}")
-        print(f"  affine maps:        {r.affine_maps}")
-        print(f"  linear pieces:      {pieces}")
-        for b in r.bounds:
-            if b["value"] is None:
-                print(f"  bound {b['name']}: {b['note']}")
-                continue
-            ratio = "" if b["ratio"] is None else f", count/bound = {b['ratio']}"
-            print(f"  {b['kind']} bound {b['name']} = {b['value']}{ratio}  [{b['citation']}] {b['note']}")
-        print(f"  LP solves: {r.lp_solves}, exact z3 decisions: {r.z3_calls}, re-rounded points: {r.exact_retries}")
-        if r.status is not Status.PROVED:
-            print(f"  incomplete (counts are lower bounds): {r.reason}")
-        if plot_note:
-            print(f"  {plot_note}")
+        show(False, r, plot_note=plot_note)
     if plot_note.startswith("plot not drawn") and r.status is Status.PROVED:
         print(f"verify: {plot_note}", file=sys.stderr)
         return 3

@@ -5,6 +5,8 @@ from __future__ import annotations
 from ..backends.sympy_backend import to_sympy
 from .common import add_network_arg, emit_json, load
 
+__all__ = ["register", "run"]
+
 
 def register(sub) -> None:
     p = sub.add_parser("sympy", help="print the network as a formula in Max (sympy), Piecewise or LaTeX")

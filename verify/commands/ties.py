@@ -10,6 +10,8 @@ from ..errors import VerifyError
 from ..numbers import parse_rational, to_text
 from .common import emit_json
 
+__all__ = ["register", "run"]
+
 
 def _rationals(text: str, what: str) -> list[Fraction]:
     try:

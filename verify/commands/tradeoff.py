@@ -7,6 +7,8 @@ from ..errors import VerifyError
 from ..numbers import to_text
 from .common import emit_json, write_output
 
+__all__ = ["register", "run"]
+
 
 def register(sub) -> None:
     p = sub.add_parser("tradeoff", help="optimal error against network size for every R containing {0,1}")

@@ -23,8 +23,8 @@ from ..ir.builder import Expr, GraphBuilder
 from ..ir.ops import Op
 from ..numbers import from_float
 
-__all__ = ["MAX_TERMS", "const_array", "is_const", "lincomb", "relu", "matmul", "conv", "pool", "elementwise_max",
-           "infer_windows", "spatial_pads"]
+__all__ = ["MAX_TERMS", "const_array", "as_array", "symbolic", "is_const", "lincomb", "relu", "matmul", "conv", "pool",
+           "elementwise_max", "elementwise_min", "clip", "binary", "scale_channels", "infer_windows", "spatial_pads"]
 
 # Unrolling a convolution or a dense layer writes one term per weight use; refuse beyond this.
 MAX_TERMS = 20_000_000
@@ -46,8 +46,33 @@ def const_array(a) -> np.ndarray:
     return out.reshape(a.shape)
 
 
+def as_array(v) -> np.ndarray:
+    """``v`` as a numpy array; a scalar (Fraction, Expr, numpy scalar) becomes a 0-d array.
+
+    numpy returns Python scalars from operations on 0-d object arrays; wrapping them keeps every
+    tensor an array (so ``.dtype`` and ``.shape`` always exist).
+    """
+    if isinstance(v, np.ndarray):
+        return v
+    if isinstance(v, np.generic):
+        return np.asarray(v)
+    out = np.empty((), dtype=object)
+    out[()] = v
+    return out
+
+
+def symbolic(a) -> np.ndarray:
+    """An object array of Fractions/Exprs (numeric arrays converted exactly)."""
+    a = as_array(a)
+    if a.dtype == object:
+        return a
+    if a.dtype.kind == "b":
+        a = a.astype(np.int64)
+    return const_array(a)
+
+
 def is_const(a: np.ndarray) -> bool:
-    return all(not isinstance(v, Expr) for v in a.ravel())
+    return all(not isinstance(v, Expr) for v in np.asarray(a).ravel())
 
 
 def _as_expr(v) -> Expr:
@@ -95,15 +120,95 @@ def relu(b: GraphBuilder, a: np.ndarray) -> np.ndarray:
     return out
 
 
-def elementwise_max(b: GraphBuilder, arrays: Sequence[np.ndarray]) -> np.ndarray:
-    """Elementwise max with numpy broadcasting; each symbolic element becomes one IR ``max`` node."""
-    arrays = np.broadcast_arrays(*arrays)
+def _map(fn, arrays: Sequence[np.ndarray]) -> np.ndarray:
+    """``fn`` applied to the elements of ``arrays`` (numpy broadcasting), into a new object array."""
+    arrays = np.broadcast_arrays(*[symbolic(a) for a in arrays])
     out = np.empty(arrays[0].shape, dtype=object)
     flat = out.reshape(-1)
     cols = [a.reshape(-1) for a in arrays]
     for k in range(flat.size):
-        flat[k] = _max_of([c[k] for c in cols], b)
+        flat[k] = fn(*[c[k] for c in cols])
     return out
+
+
+def binary(op: str, x, y) -> np.ndarray:
+    """Exact elementwise ``x + y``, ``x - y``, ``x * y`` or ``x / y`` (broadcasting); a product or a
+    quotient needs a constant factor (the network must stay piecewise linear: checked by the caller)."""
+    if op == "add":
+        return _map(lambda u, v: lincomb(((1, u), (1, v))), (x, y))
+    if op == "sub":
+        return _map(lambda u, v: lincomb(((1, u), (-1, v))), (x, y))
+    if op == "mul":
+        return _map(lambda u, v: lincomb(((v, u),)) if not isinstance(v, Expr) else lincomb(((u, v),)), (x, y))
+    if op == "div":
+        return _map(lambda u, v: lincomb(((1 / Fraction(v), u),)), (x, y))
+    raise ValueError(op)
+
+
+def elementwise_max(b: GraphBuilder, arrays: Sequence[np.ndarray]) -> np.ndarray:
+    """Elementwise max with numpy broadcasting.
+
+    Several symbolic arguments become one IR ``max`` node (a max stays a max); constant arguments are
+    merged into one constant ``c`` and applied through the exact identity ``max(z, c) = c + relu(z - c)``.
+    """
+    return _map(lambda *vals: _max_with_consts(list(vals), b), arrays)
+
+
+def elementwise_min(b: GraphBuilder, arrays: Sequence[np.ndarray]) -> np.ndarray:
+    """Elementwise min through ``min(a, b, ...) = -max(-a, -b, ...)`` (exact)."""
+    neg = [_map(lambda v: lincomb(((-1, v),)), (a,)) for a in arrays]
+    return _map(lambda v: lincomb(((-1, v),)), (elementwise_max(b, neg),))
+
+
+def _max_with_consts(vals: list, b: GraphBuilder):
+    syms = [v for v in vals if isinstance(v, Expr) and v.coef]
+    consts = [v.const if isinstance(v, Expr) else Fraction(v) for v in vals if not (isinstance(v, Expr) and v.coef)]
+    if not syms:
+        return max(consts)
+    z = syms[0] if len(syms) == 1 else b.max([_as_expr(v) for v in syms])
+    if not consts:
+        return z
+    c = max(consts)
+    return b.relu(z - c) + c
+
+
+def clip(b: GraphBuilder, a: np.ndarray, lo: Fraction | None, hi: Fraction | None) -> np.ndarray:
+    """Elementwise clip to ``[lo, hi]`` as ReLUs: ``clip(z, a, b) = a + relu(z - a) - relu(z - b)`` for
+    ``a < b``, ``max(z, a) = a + relu(z - a)``, ``min(z, b) = b - relu(b - z)`` (exact identities).
+
+    As in ONNX and numpy, ``lo >= hi`` sends every value to ``hi``.
+    """
+    def one(z):
+        if not (isinstance(z, Expr) and z.coef):
+            c = z.const if isinstance(z, Expr) else Fraction(z)
+            if lo is not None:
+                c = max(c, lo)
+            if hi is not None:
+                c = min(c, hi)
+            return c
+        if lo is not None and hi is not None:
+            if lo >= hi:
+                return hi
+            return b.relu(z - lo) - b.relu(z - hi) + lo
+        if lo is not None:
+            return b.relu(z - lo) + lo
+        if hi is not None:
+            return -b.relu(-z + hi) + hi
+        return z
+
+    return _map(one, (a,))
+
+
+def scale_channels(a: np.ndarray, scale: Sequence[Fraction], shift: Sequence[Fraction], axis: int = 1) -> np.ndarray:
+    """``a * scale[c] + shift[c]`` along ``axis`` (a batch norm in inference, folded into the affine
+    expressions it reads: exact)."""
+    shape = [1] * a.ndim
+    shape[axis] = len(scale)
+    s = np.empty(len(scale), dtype=object)
+    s[:] = list(scale)
+    t = np.empty(len(shift), dtype=object)
+    t[:] = list(shift)
+    return _map(lambda v, k, c: lincomb(((k, v),), c), (a, s.reshape(shape), t.reshape(shape)))
 
 
 def _max_of(vals: list, b: GraphBuilder):

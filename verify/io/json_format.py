@@ -32,10 +32,11 @@ from typing import Any
 
 import networkx as nx
 
-from ..errors import GraphError, NetworkFormatError
+from ..errors import GraphError, NetworkFormatError, ToolkitBugError
 from ..ir.graph import Network
 from ..ir.layers import Layer, from_layers, to_layers
 from ..ir.ops import Op
+from ..ir.walk import Handlers, walk
 from ..numbers import check_digits, parse_rational, to_text
 from .files import atomic_write_text
 
@@ -195,6 +196,63 @@ def _layered_from_mapping(data: dict) -> Network:
     return from_layers(n_inputs, layers, windows=windows, name=str(data.get("name", "")))
 
 
+class _Reader:
+    """What a node handler of the reader needs: the graph so far and the reference checker."""
+
+    def __init__(self, g: nx.DiGraph, ref):
+        self.g, self.ref = g, ref
+
+
+def _read_affine(rd: _Reader, _net, nid, item):
+    raw, where = item
+    terms = raw.get("in", [])
+    if not isinstance(terms, list):
+        raise NetworkFormatError("'in' of an affine node must be a list of [id, weight] pairs", where=where)
+    bias = _number(raw.get("bias", 0), f"{where}, bias")
+    parsed = []
+    for t, term in enumerate(terms, start=1):
+        if not isinstance(term, list) or len(term) != 2:
+            raise NetworkFormatError("must be an [id, weight] pair", where=f"{where}, term {t}")
+        parsed.append((rd.ref(term[0], f"{where}, term {t}"), _number(term[1], f"{where}, term {t}")))
+    rd.g.add_node(nid, op=Op.AFFINE, bias=bias)
+    for src, w in parsed:
+        if rd.g.has_edge(src, nid):
+            raise NetworkFormatError(f"reads {src!r} twice", where=where)
+        if w != 0:
+            rd.g.add_edge(src, nid, weight=w)
+
+
+def _read_relu(rd: _Reader, _net, nid, item):
+    raw, where = item
+    src = rd.ref(raw.get("in"), where)
+    rd.g.add_node(nid, op=Op.RELU)
+    rd.g.add_edge(src, nid)
+
+
+def _read_max(rd: _Reader, _net, nid, item):
+    raw, where = item
+    srcs = raw.get("in")
+    if not isinstance(srcs, list) or not srcs:
+        raise NetworkFormatError("'in' of a max node must be a non-empty list of ids", where=where)
+    srcs = [rd.ref(s, where) for s in srcs]
+    if len(set(srcs)) != len(srcs):
+        raise NetworkFormatError("a max node reads the same node twice", where=where)
+    rd.g.add_node(nid, op=Op.MAX)
+    for s in srcs:
+        rd.g.add_edge(s, nid)
+
+
+def _read_implicit(rd: _Reader, _net, nid, item):  # pragma: no cover - not in _FILE_OPS
+    raise ToolkitBugError("inputs and outputs are implicit in relu-graph/1, never nodes of the file")
+
+
+# One handler per op; inputs (x0..) and outputs (the "outputs" list) are implicit in the file.
+GRAPH_READER = Handlers("json.graph-reader", {Op.INPUT: _read_implicit, Op.AFFINE: _read_affine,
+                                              Op.RELU: _read_relu, Op.MAX: _read_max, Op.OUTPUT: _read_implicit})
+# The ops a file may name as nodes, by their file name.
+_FILE_OPS = {op.value: op for op in GRAPH_READER if GRAPH_READER[op] is not _read_implicit}
+
+
 def _graph_from_mapping(data: dict) -> Network:
     n_inputs = _count(data.get("inputs"), "inputs", 1, MAX_INPUTS)
     raw_nodes = data.get("nodes")
@@ -221,38 +279,12 @@ def _graph_from_mapping(data: dict) -> Network:
         if nid in g:
             raise NetworkFormatError("duplicate id", where=where)
         op = raw.get("op")
-        if op == "affine":
-            terms = raw.get("in", [])
-            if not isinstance(terms, list):
-                raise NetworkFormatError("'in' of an affine node must be a list of [id, weight] pairs", where=where)
-            bias = _number(raw.get("bias", 0), f"{where}, bias")
-            parsed = []
-            for t, term in enumerate(terms, start=1):
-                if not isinstance(term, list) or len(term) != 2:
-                    raise NetworkFormatError("must be an [id, weight] pair", where=f"{where}, term {t}")
-                parsed.append((ref(term[0], f"{where}, term {t}"), _number(term[1], f"{where}, term {t}")))
-            g.add_node(nid, op=Op.AFFINE, bias=bias)
-            for src, w in parsed:
-                if g.has_edge(src, nid):
-                    raise NetworkFormatError(f"reads {src!r} twice", where=where)
-                if w != 0:
-                    g.add_edge(src, nid, weight=w)
-        elif op == "relu":
-            src = ref(raw.get("in"), where)
-            g.add_node(nid, op=Op.RELU)
-            g.add_edge(src, nid)
-        elif op == "max":
-            srcs = raw.get("in")
-            if not isinstance(srcs, list) or not srcs:
-                raise NetworkFormatError("'in' of a max node must be a non-empty list of ids", where=where)
-            srcs = [ref(s, where) for s in srcs]
-            if len(set(srcs)) != len(srcs):
-                raise NetworkFormatError("a max node reads the same node twice", where=where)
-            g.add_node(nid, op=Op.MAX)
-            for s in srcs:
-                g.add_edge(s, nid)
-        else:
-            raise NetworkFormatError(f"unknown op {op!r} (expected affine, relu or max)", where=where)
+        kind = _FILE_OPS.get(op) if isinstance(op, str) else None
+        if kind is None:
+            names = list(_FILE_OPS)
+            raise NetworkFormatError(f"unknown op {op!r} (expected {', '.join(names[:-1])} or {names[-1]})",
+                                     where=where)
+        GRAPH_READER[kind](_Reader(g, ref), None, nid, (raw, where))
     outs = data.get("outputs")
     if not isinstance(outs, list) or not outs:
         raise NetworkFormatError("outputs must be a non-empty list of node ids")
@@ -314,33 +346,56 @@ def network_to_mapping(net: Network) -> dict:
     return data
 
 
+class _Writer:
+    """What the writing walk carries: a counter per node prefix and the node entries so far."""
+
+    def __init__(self):
+        self.counts: dict = {}
+        self.nodes: list = []
+
+    def entry(self, prefix: str, op: Op, **fields) -> str:
+        self.counts[prefix] = self.counts.get(prefix, 0) + 1
+        nid = f"{prefix}{self.counts[prefix]}"
+        self.nodes.append({"id": nid, "op": op.value, **fields})
+        return nid
+
+
+def _write_input(w: _Writer, net, node, ids):
+    return f"x{net.graph.nodes[node]['index']}"
+
+
+def _write_affine(w: _Writer, net, node, ids):
+    fields = {"in": [[ids[p], to_text(wt)] for p, wt in net.affine_terms(node)]}
+    if net.bias(node) != 0:
+        fields["bias"] = to_text(net.bias(node))
+    return w.entry("a", Op.AFFINE, **fields)
+
+
+def _write_relu(w: _Writer, net, node, ids):
+    return w.entry("r", Op.RELU, **{"in": ids[net.single_pred(node)]})
+
+
+def _write_max(w: _Writer, net, node, ids):
+    return w.entry("m", Op.MAX, **{"in": [ids[p] for p in net.preds(node)]})
+
+
+def _write_output(w: _Writer, net, node, ids):
+    return ids[net.single_pred(node)]  # outputs are listed by the node they report
+
+
+GRAPH_WRITER = Handlers("json.graph-writer", {Op.INPUT: _write_input, Op.AFFINE: _write_affine,
+                                              Op.RELU: _write_relu, Op.MAX: _write_max, Op.OUTPUT: _write_output})
+
+
 def _graph_mapping(net: Network) -> dict:
     # Renumber nodes so the file is canonical whatever ids the graph used.
-    ids: dict = {n: f"x{net.graph.nodes[n]['index']}" for n in net.inputs}
-    nodes = []
-    counters = {Op.AFFINE: 0, Op.RELU: 0, Op.MAX: 0}
-    prefix = {Op.AFFINE: "a", Op.RELU: "r", Op.MAX: "m"}
-    for n in net.order:
-        op = net.op(n)
-        if op in (Op.INPUT, Op.OUTPUT):
-            continue
-        counters[op] += 1
-        ids[n] = f"{prefix[op]}{counters[op]}"
-        entry: dict = {"id": ids[n], "op": op.value}
-        if op is Op.AFFINE:
-            entry["in"] = [[ids[p], to_text(w)] for p, w in net.affine_terms(n)]
-            if net.bias(n) != 0:
-                entry["bias"] = to_text(net.bias(n))
-        elif op is Op.RELU:
-            entry["in"] = ids[net.single_pred(n)]
-        else:
-            entry["in"] = [ids[p] for p in net.preds(n)]
-        nodes.append(entry)
+    w = _Writer()
+    ids = walk(net, GRAPH_WRITER, w)
     return {
         "format": GRAPH_FORMAT,
         "inputs": net.n_inputs,
-        "nodes": nodes,
-        "outputs": [ids[net.single_pred(o)] for o in net.outputs],
+        "nodes": w.nodes,
+        "outputs": [ids[o] for o in net.outputs],
     }
 
 

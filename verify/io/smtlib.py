@@ -1,9 +1,10 @@
 """SMT-LIB 2 export of the toolkit's queries, so that another solver can re-check them.
 
 Each query is written in the logic ``QF_LRA`` (linear real arithmetic with ``ite``): one
-``define-fun`` per IR node, walked in topological order with one printer per op (a ReLU is
-``(ite (> p 0) p 0)``, a max node a chain of ``(ite (>= a b) a b)``), the domain as bounds on the
-inputs, and one assertion whose satisfiability is the *negation* of the claim:
+``define-fun`` per IR node, walked in topological order with one printer per op (table
+``smtlib.define-fun``; a ReLU is ``(ite (> p 0) p 0)``, a max node a chain of ``(ite (>= a b) a b)``),
+the domain as bounds on the inputs, and one assertion whose satisfiability is the *negation* of the
+claim:
 
 - :func:`exactness_query`: ``exists x in D, o: N_o(x) != max_{i in window_o} x_i``; ``unsat`` proves
   the network equals max pooling on ``D`` (the query of :func:`verify.analysis.check_exact`);
@@ -25,18 +26,11 @@ from ..domain import Box, RealSpace
 from ..errors import MissingExtraError, VerifyError
 from ..ir.graph import Network
 from ..ir.ops import Op
-from ..numbers import to_text
+from ..ir.walk import Handlers, walk
+from ..numbers import smt_number, to_text
 
 __all__ = ["smt_number", "network_definitions", "exactness_query", "equivalence_query", "threshold_query",
            "run_cvc5", "SMT_HANDLED_OPS"]
-
-
-def smt_number(q) -> str:
-    """An exact SMT-LIB real literal: ``3.0``, ``(- 3.0)``, ``(/ 1.0 3.0)``, ``(- (/ 1.0 3.0))``."""
-    q = Fraction(q)
-    a = abs(q)
-    lit = f"{a.numerator}.0" if a.denominator == 1 else f"(/ {a.numerator}.0 {a.denominator}.0)"
-    return f"(- {lit})" if q < 0 else lit
 
 
 def _max_chain(sym: str, args: list[str], lines: list[str], note: str) -> str:
@@ -51,49 +45,62 @@ def _max_chain(sym: str, args: list[str], lines: list[str], note: str) -> str:
     return sym
 
 
-def _affine(net, node, name):
+class _Printer:
+    """What the walk carries: the input names, the symbol prefix, the lines written so far."""
+
+    def __init__(self, net: Network, prefix: str, inputs: list[str]):
+        self.prefix, self.inputs, self.lines = prefix, inputs, []
+        self.position = {n: k for k, n in enumerate(net.order)}
+
+    def define(self, node, op, body: str) -> str:
+        sym = f"{self.prefix}_{self.position[node]}"
+        self.lines.append(f"(define-fun {sym} () Real {body}) ; {op.value} {node}")
+        return sym
+
+
+def _input(pr: _Printer, net, node, name):
+    return pr.inputs[net.graph.nodes[node]["index"]]
+
+
+def _affine(pr: _Printer, net, node, name):
     terms = []
     for p, w in net.affine_terms(node):
         terms.append(name[p] if w == 1 else f"(* {smt_number(w)} {name[p]})")
     b = net.bias(node)
     if b != 0 or not terms:
         terms.append(smt_number(b))
-    return terms[0] if len(terms) == 1 else f"(+ {' '.join(terms)})"
+    return pr.define(node, Op.AFFINE, terms[0] if len(terms) == 1 else f"(+ {' '.join(terms)})")
 
 
-def _relu(net, node, name):
+def _relu(pr: _Printer, net, node, name):
     p = name[net.single_pred(node)]
-    return f"(ite (> {p} 0.0) {p} 0.0)"
+    return pr.define(node, Op.RELU, f"(ite (> {p} 0.0) {p} 0.0)")
 
 
-def _output(net, node, name):
-    return name[net.single_pred(node)]
+def _max(pr: _Printer, net, node, name):
+    sym = f"{pr.prefix}_{pr.position[node]}"
+    return _max_chain(sym, [name[p] for p in net.preds(node)], pr.lines, f" ; max {node}")
 
 
-_PRINTERS = {Op.AFFINE: _affine, Op.RELU: _relu, Op.OUTPUT: _output}
-SMT_HANDLED_OPS = frozenset(_PRINTERS) | {Op.INPUT, Op.MAX}  # inputs are declared, max nodes are chains
+def _output(pr: _Printer, net, node, name):
+    return pr.define(node, Op.OUTPUT, name[net.single_pred(node)])
+
+
+SMTLIB_DEFINITIONS = Handlers("smtlib.define-fun", {Op.INPUT: _input, Op.AFFINE: _affine, Op.RELU: _relu,
+                                                    Op.MAX: _max, Op.OUTPUT: _output})
+SMT_HANDLED_OPS = frozenset(SMTLIB_DEFINITIONS)
 
 
 def network_definitions(net: Network, prefix: str, inputs: list[str]) -> tuple[list[str], list[str]]:
     """``define-fun`` lines for every node of ``net`` and the names of its outputs.
 
     Node names are ``{prefix}_{k}`` (k the position in topological order), whatever ids the graph uses;
-    a comment names the original node id.
+    a comment names the original node id. Inputs are the given names; a max node is a chain of named
+    partial maxima.
     """
-    name: dict = {}
-    lines = []
-    for k, node in enumerate(net.order):
-        op = net.op(node)
-        if op is Op.INPUT:
-            name[node] = inputs[net.graph.nodes[node]["index"]]
-            continue
-        sym = f"{prefix}_{k}"
-        if op is Op.MAX:
-            name[node] = _max_chain(sym, [name[p] for p in net.preds(node)], lines, f" ; max {node}")
-            continue
-        lines.append(f"(define-fun {sym} () Real {_PRINTERS[op](net, node, name)}) ; {op.value} {node}")
-        name[node] = sym
-    return lines, [name[o] for o in net.outputs]
+    pr = _Printer(net, prefix, inputs)
+    name = walk(net, SMTLIB_DEFINITIONS, pr)
+    return pr.lines, [name[o] for o in net.outputs]
 
 
 def _header(comment: str, d: int) -> list[str]:

@@ -8,8 +8,8 @@ concatenation of every value computed so far, followed by ``Relu`` for ReLUs and
 weight that float32 cannot hold exactly unless ``allow_rounding=True``, since a rounded network is a
 different network.
 
-:func:`difference_network` builds ``D_o(x) = N_o(x) - max_{i in window_o} x_i`` with the max as an exact
-ReLU tree (so ReLU-only verifiers can read it), and :func:`vnnlib_property` states
+:func:`verify.reductions.difference.difference_network` builds ``D_o(x) = N_o(x) - max_{i in window_o} x_i``
+with the max as an exact ReLU tree (so ReLU-only verifiers can read it), and :func:`vnnlib_property` states
 ``exists x in box, o: |D_o(x)| >= t`` in VNN-LIB: a verifier answering "unsat"/"holds" proves that the
 worst-case error is below ``t``; "sat" means the error reaches ``t``. :func:`export_vnnlib` writes the
 network, the difference network, the property and an ``instances.csv`` to a directory.
@@ -28,14 +28,14 @@ import numpy as np
 
 from ..domain import Box
 from ..errors import MissingExtraError, VerifyError
-from ..ir.builder import GraphBuilder
 from ..ir.graph import Network
-from ..ir.layers import collapsed_affine, to_layers
+from ..ir.layers import source_exprs, to_layers
 from ..ir.ops import Op
+from ..ir.walk import Handlers, walk
 from ..numbers import to_text
 from .files import atomic_write_bytes, atomic_write_text
 
-__all__ = ["network_to_onnx", "difference_network", "vnnlib_property", "export_vnnlib", "float32_exact"]
+__all__ = ["network_to_onnx", "vnnlib_property", "export_vnnlib", "float32_exact"]
 
 OPSET = 17
 
@@ -110,29 +110,55 @@ def network_to_onnx(net: Network, *, allow_rounding: bool = False, name: str | N
     return model
 
 
+class _Stages:
+    """Stage of every ReLU and max node: 1 + the largest stage of the sources its arguments read."""
+
+    def __init__(self, net: Network):
+        self.exprs = source_exprs(net)
+        self.stage: dict = {}
+        self.relus: dict = {}  # stage -> ReLU nodes, in topological order
+        self.maxes: dict = {}  # stage -> max nodes
+
+    def after(self, sources) -> int:
+        return 1 + max((self.stage[s] for s in sources), default=0)
+
+
+def _stage_input(st: _Stages, net, node, values):
+    st.stage[node] = 0
+
+
+def _stage_none(st: _Stages, net, node, values):
+    pass  # affine nodes are folded into the Gemm of the stage that reads them; outputs into the last
+
+
+def _stage_relu(st: _Stages, net, node, values):
+    k = st.stage[node] = st.after(st.exprs[net.single_pred(node)][0])
+    st.relus.setdefault(k, []).append(node)
+
+
+def _stage_max(st: _Stages, net, node, values):
+    k = st.stage[node] = st.after([s for p in net.preds(node) for s in st.exprs[p][0]])
+    st.maxes.setdefault(k, []).append(node)
+
+
+ONNX_STAGES = Handlers("onnx.stages", {Op.INPUT: _stage_input, Op.AFFINE: _stage_none, Op.RELU: _stage_relu,
+                                       Op.MAX: _stage_max, Op.OUTPUT: _stage_none})
+
+
 def _staged(net: Network, nodes, gemm, const, helper) -> None:
-    collapsed = collapsed_affine(net)
+    st = _Stages(net)
+    walk(net, ONNX_STAGES, st)
+    exprs = st.exprs
 
     def expr_of(node):
-        if net.op(node) is Op.AFFINE:
-            return collapsed[node]
-        return ({node: Fraction(1)}, Fraction(0))
+        return exprs[node]
 
-    stage: dict = {n: 0 for n in net.inputs}
-    for n in net.order:
-        op = net.op(n)
-        if op is Op.RELU:
-            coef, _ = expr_of(net.single_pred(n))
-            stage[n] = 1 + max((stage[s] for s in coef), default=0)
-        elif op is Op.MAX:
-            deps = [s for p in net.preds(n) for s in expr_of(p)[0]]
-            stage[n] = 1 + max((stage[s] for s in deps), default=0)
     order = list(net.inputs)  # the columns of the running value vector H
     h = "X"
-    depth = max(stage.values())
+    depth = max(st.stage.values())
     for k in range(1, depth + 1):
-        relus = [n for n in net.order if net.op(n) is Op.RELU and stage[n] == k]
-        maxes = [n for n in net.order if net.op(n) is Op.MAX and stage[n] == k]
+        relus = st.relus.get(k, [])
+        maxes = st.maxes.get(k, [])
         pos = {s: c for c, s in enumerate(order)}
 
         def row(expr):
@@ -179,31 +205,6 @@ def _staged(net: Network, nodes, gemm, const, helper) -> None:
         bias.append(c)
     y = gemm(h, rows, bias, "output")
     nodes.append(helper.make_node("Identity", [y], ["Y"], name="output_id"))
-
-
-def difference_network(net: Network, gadget: str = "skip") -> Network:
-    """``D_o(x) = N_o(x) - max_{i in window_o} x_i``, the max as an exact ReLU tree of ``gadget``.
-
-    The tree is exact on all of R^d (Arora et al., ICLR 2018), so ``D`` is the error function of ``net``.
-    Max nodes of ``net`` itself are emulated by the same trees, so ``D`` has ReLUs only.
-    """
-    from ..constructions.gadgets import check_gadget
-    from ..constructions.max_trees import tree_max_expr
-
-    check_gadget(gadget)
-    windows = net.windows
-    if windows is None:
-        raise VerifyError("the network has several outputs but no 'windows'")
-    from ..constructions.emulate import replay
-
-    b = GraphBuilder(net.n_inputs)
-    xs = b.input_exprs()
-    # the network's own max nodes (imported pooling) become exact ReLU trees too
-    val = replay(b, net, gadget)
-    for o, w in zip(net.outputs, windows):
-        ref = tree_max_expr(b, [xs[i] for i in w], gadget)
-        b.output(val[o] - ref)
-    return b.build(name=f"{net.name or 'network'} minus max")
 
 
 def vnnlib_property(box: Box, n_outputs: int, threshold, comment: str = "") -> str:
@@ -264,7 +265,9 @@ def export_vnnlib(net: Network, directory, box: Box, threshold, *, gadget: str =
     _onnx()
     if box.dim != net.n_inputs:
         raise VerifyError(f"box has dimension {box.dim}, the network has {net.n_inputs} inputs")
-    diff = difference_network(net, gadget)
+    from ..reductions.difference import difference_network
+
+    diff = difference_network(net, gadget=gadget)
     m_net = network_to_onnx(net, allow_rounding=allow_rounding)
     m_diff = network_to_onnx(diff, allow_rounding=allow_rounding)
     prop = vnnlib_property(box, diff.n_outputs, threshold, comment=(

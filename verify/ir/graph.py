@@ -20,11 +20,49 @@ import networkx as nx
 
 from ..errors import GraphError
 from .ops import ARITY, Op
+from .walk import Handlers, walk
 
 __all__ = ["Network", "check_graph", "MAX_NODES"]
 
 # A graph larger than this is refused before anything else is done with it (memory safety for files).
 MAX_NODES = 5_000_000
+
+
+# -- per-op checks of check_graph (one handler per op; called with the raw graph, before any walk) --
+def _check_plain(graph, _net, node, attrs) -> None:
+    """Inputs, ReLUs and max nodes carry nothing beyond their arity (checked by the caller)."""
+
+
+def _check_affine(graph, _net, node, attrs) -> None:
+    bias = attrs.get("bias")
+    if not isinstance(bias, Fraction):
+        raise GraphError(f"affine node {node!r} has a non-rational bias {bias!r}")
+    for pred in graph.predecessors(node):
+        w = graph.edges[pred, node].get("weight")
+        if not isinstance(w, Fraction):
+            raise GraphError(f"edge {pred!r} -> {node!r} has a non-rational weight {w!r}")
+
+
+def _check_output(graph, _net, node, attrs) -> None:
+    if graph.out_degree(node):
+        raise GraphError(f"output node {node!r} has successors")
+
+
+_CHECKS = Handlers("graph.check", {Op.INPUT: _check_plain, Op.AFFINE: _check_affine, Op.RELU: _check_plain,
+                                   Op.MAX: _check_plain, Op.OUTPUT: _check_output})
+
+
+# -- ReLU levels: the longest number of ReLUs on a path up to and including a node ---------------------
+def _level_through(_ctx, net, node, level) -> int:
+    return max((level[p] for p in net.graph.predecessors(node)), default=0)
+
+
+def _level_relu(_ctx, net, node, level) -> int:
+    return level[net.single_pred(node)] + 1
+
+
+_LEVELS = Handlers("graph.relu-level", {Op.INPUT: _level_through, Op.AFFINE: _level_through, Op.RELU: _level_relu,
+                                        Op.MAX: _level_through, Op.OUTPUT: _level_through})
 
 
 def check_graph(graph: nx.DiGraph, inputs: Sequence, outputs: Sequence, windows=None) -> None:
@@ -55,16 +93,7 @@ def check_graph(graph: nx.DiGraph, inputs: Sequence, outputs: Sequence, windows=
         if k < lo or (hi is not None and k > hi):
             want = f"{lo}" if lo == hi else f"at least {lo}"
             raise GraphError(f"node {node!r} ({op.value}) has {k} inputs, expected {want}")
-        if op is Op.AFFINE:
-            bias = attrs.get("bias")
-            if not isinstance(bias, Fraction):
-                raise GraphError(f"affine node {node!r} has a non-rational bias {bias!r}")
-            for pred in graph.predecessors(node):
-                w = graph.edges[pred, node].get("weight")
-                if not isinstance(w, Fraction):
-                    raise GraphError(f"edge {pred!r} -> {node!r} has a non-rational weight {w!r}")
-        if op is Op.OUTPUT and graph.out_degree(node):
-            raise GraphError(f"output node {node!r} has successors")
+        _CHECKS[op](graph, None, node, attrs)
     seen_inputs = [n for n, a in graph.nodes(data=True) if a["op"] is Op.INPUT]
     if set(seen_inputs) != set(inputs) or len(seen_inputs) != len(inputs):
         raise GraphError("the input list does not match the graph's input nodes")
@@ -148,6 +177,24 @@ class Network:
         """A deterministic topological order of all nodes (stable in the graph's insertion order)."""
         return tuple(nx.topological_sort(self.graph))
 
+    @cached_property
+    def ops(self) -> tuple:
+        """``((node, op), ...)`` in topological order: what :func:`verify.ir.walk.walk` dispatches on."""
+        nodes = self.graph.nodes
+        return tuple((n, nodes[n]["op"]) for n in self.order)
+
+    def memo(self, key, build):
+        """``build()`` computed once per network and kept with it (compiled plans of the walks).
+
+        The network is immutable, so anything derived from it alone stays valid as long as it lives.
+        """
+        cache = self.__dict__.setdefault("_memo", {})
+        try:
+            return cache[key]
+        except KeyError:
+            value = cache[key] = build()
+            return value
+
     def affine_terms(self, node) -> list[tuple[object, Fraction]]:
         """``[(predecessor, weight), ...]`` of an affine node, in insertion order."""
         return [(p, self.graph.edges[p, node]["weight"]) for p in self.graph.predecessors(node)]
@@ -182,12 +229,7 @@ class Network:
     @cached_property
     def relu_level(self) -> dict:
         """For every node, the largest number of ReLUs on a path from an input up to and including it."""
-        level: dict = {}
-        for n in self.order:
-            preds = self.graph.predecessors(n)
-            base = max((level[p] for p in preds), default=0)
-            level[n] = base + (1 if self.op(n) is Op.RELU else 0)
-        return level
+        return walk(self, _LEVELS)
 
     @property
     def hidden_layers(self) -> int:
@@ -224,6 +266,15 @@ class Network:
     @property
     def is_integer_weighted(self) -> bool:
         return all(w.denominator == 1 for w in self.weights())
+
+    @property
+    def is_bias_free(self) -> bool:
+        """True when every affine node has bias exactly 0: the network is then positively homogeneous.
+
+        ReLU and max commute with multiplication by ``t > 0``, and so do affine maps without bias, hence
+        ``N(t x) = t N(x)`` for every ``t > 0`` and ``N(0) = 0``.
+        """
+        return all(self.bias(n) == 0 for n in self.nodes_of(Op.AFFINE))
 
     def __repr__(self) -> str:
         label = f" {self.name!r}" if self.name else ""

@@ -17,8 +17,9 @@ import networkx as nx
 from ..errors import GraphError
 from .graph import Network
 from .ops import Op
+from .walk import Handlers, walk
 
-__all__ = ["Layer", "from_layers", "to_layers", "collapsed_affine"]
+__all__ = ["Layer", "from_layers", "to_layers", "source_exprs"]
 
 
 @dataclass(frozen=True)
@@ -80,34 +81,34 @@ def from_layers(n_inputs: int, layers: Sequence[Layer], windows=None, name: str 
     return Network(g, [f"x{i}" for i in range(n_inputs)], outputs, windows=windows, name=name)
 
 
-def collapsed_affine(net: Network) -> dict:
-    """For every affine node, its value as ``(coef, const)`` over *sources* (inputs, ReLUs and max nodes).
-
-    Chains of affine nodes are multiplied out exactly.
-    """
-    out: dict = {}
-    for n in net.order:
-        if net.op(n) is not Op.AFFINE:
-            continue
-        coef: dict = {}
-        const = net.bias(n)
-        for p, w in net.affine_terms(n):
-            if net.op(p) is Op.AFFINE:
-                pc, pk = out[p]
-                const += w * pk
-                for s, c in pc.items():
-                    coef[s] = coef.get(s, 0) + w * c
-            else:
-                coef[p] = coef.get(p, 0) + w
-        out[n] = ({s: c for s, c in coef.items() if c != 0}, const)
-    return out
-
-
-def _source_expr(net: Network, node, collapsed: dict):
-    """Value of ``node`` (the predecessor of a ReLU or output) as (coef, const) over sources."""
-    if net.op(node) is Op.AFFINE:
-        return collapsed[node]
+# The value of every node as (coef, const) over *sources* (inputs, ReLUs and max nodes): affine chains
+# are multiplied out exactly; an output is the value of the node it reports.
+def _source(_ctx, net, node, exprs):
     return ({node: Fraction(1)}, Fraction(0))
+
+
+def _collapse(_ctx, net, node, exprs):
+    coef: dict = {}
+    const = net.bias(node)
+    for p, w in net.affine_terms(node):
+        pc, pk = exprs[p]
+        const += w * pk
+        for s, c in pc.items():
+            coef[s] = coef.get(s, 0) + w * c
+    return ({s: c for s, c in coef.items() if c != 0}, const)
+
+
+def _reported(_ctx, net, node, exprs):
+    return exprs[net.single_pred(node)]
+
+
+SOURCE_EXPRS = Handlers("layers.sources", {Op.INPUT: _source, Op.AFFINE: _collapse, Op.RELU: _source,
+                                           Op.MAX: _source, Op.OUTPUT: _reported})
+
+
+def source_exprs(net: Network) -> dict:
+    """For every node, its value as ``(coef, const)`` over sources (inputs, ReLUs and max nodes)."""
+    return net.memo("layers.sources", lambda: walk(net, SOURCE_EXPRS))
 
 
 def to_layers(net: Network) -> list[Layer] | None:
@@ -118,7 +119,7 @@ def to_layers(net: Network) -> list[Layer] | None:
     """
     if net.max_nodes:
         return None
-    collapsed = collapsed_affine(net)
+    exprs = source_exprs(net)
     level = net.relu_level
     relus_by_level: dict[int, list] = {}
     for n in net.graph.nodes:  # insertion order
@@ -145,7 +146,7 @@ def to_layers(net: Network) -> list[Layer] | None:
     for l in range(1, depth + 1):
         weights, bias = [], []
         for u in units[l]:
-            coef, const = _source_expr(net, net.single_pred(u), collapsed)
+            coef, const = exprs[net.single_pred(u)]
             row = row_of(coef, l - 1)
             if row is None:
                 return None
@@ -154,7 +155,7 @@ def to_layers(net: Network) -> list[Layer] | None:
         layers.append(Layer(tuple(weights), tuple(bias), "relu"))
     weights, bias = [], []
     for o in net.outputs:
-        coef, const = _source_expr(net, net.single_pred(o), collapsed)
+        coef, const = exprs[net.single_pred(o)]
         row = row_of(coef, depth)
         if row is None:
             return None

@@ -1,14 +1,15 @@
 """The closed vocabulary of IR operators.
 
-Every node of a network graph carries exactly one of these ops. Backends (evaluator, z3, sympy,
-MILP, regions) have one handler per op; ``tests/test_ops_coverage.py`` checks that none is missing.
+Every node of a network graph carries exactly one of these ops; every op is continuous and piecewise
+linear. Every walk over the graph is a handler table with one handler per op (:mod:`verify.ir.walk`),
+checked complete when it is built; ``tests/test_ops_coverage.py`` iterates all of them.
 """
 
 from __future__ import annotations
 
 from enum import Enum
 
-__all__ = ["Op", "PIECEWISE_LINEAR_OPS", "ARITY"]
+__all__ = ["Op", "ARITY"]
 
 
 class Op(str, Enum):
@@ -23,9 +24,6 @@ class Op(str, Enum):
     def __str__(self) -> str:  # pragma: no cover - cosmetic
         return self.value
 
-
-# Every op is continuous and piecewise linear; kept explicit for backends that assume it.
-PIECEWISE_LINEAR_OPS = frozenset(Op)
 
 # (min, max) number of predecessors; None means unbounded.
 ARITY: dict[Op, tuple[int, int | None]] = {

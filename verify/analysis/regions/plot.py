@@ -1,7 +1,7 @@
 """Region maps: a PNG of the activation regions on a 2-D slice, with the pieces of max drawn over it.
 
 The slice ``x = base`` with coordinates ``i`` and ``j`` free is itself a network with two inputs
-(:func:`~verify.analysis.regions.slice_network`), so its regions come from the exact enumerator;
+(:func:`~verify.reductions.slice.slice_network`), so its regions come from the exact enumerator;
 polygons are only drawn in floats (clipping the box by each region's half-planes).
 
 References
@@ -12,16 +12,17 @@ deep network geometry and decision boundaries", CVPR 2023.
 
 from __future__ import annotations
 
-import io
 from fractions import Fraction
 from typing import Sequence
 
-from ..domain import Box
-from ..errors import DomainError, ResourceLimitError
-from ..io.files import atomic_write_bytes
-from ..ir.graph import Network
-from .reference import reference_network
-from .regions import Region, iter_regions, slice_network
+from ...backends.patterns import Region
+from ...domain import Box
+from ...errors import DomainError, ResourceLimitError
+from ...io.figures import save_figure
+from ...ir.graph import Network
+from ...reductions.slice import slice_network
+from ...constructions.reference import reference_network
+from .enumerate import iter_regions
 
 __all__ = ["slice_box", "region_polygon", "plot_region_map"]
 
@@ -112,8 +113,5 @@ def plot_region_map(net: Network, box: Box, i: int, j: int, path: str, base: Seq
     base_text = ", ".join(str(v) for v in base)
     title = f"{title}, slice (x{i}, x{j}) through ({base_text})" if net.n_inputs > 2 else title
     ax.set_title(f"{title}\n{len(regions)} activation regions on the slice; black: pieces of max", fontsize=9)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    plt.close(fig)
-    atomic_write_bytes(path, buf.getvalue())
+    save_figure(fig, path)
     return {"activation_regions": len(regions), "max_pieces": len(pieces)}

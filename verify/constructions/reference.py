@@ -1,4 +1,5 @@
-"""The reference a network is compared with: the max over each output's window, as an IR network."""
+"""The reference a network is compared with: the max over each output's window, as an IR network (one
+``max`` node per window)."""
 
 from __future__ import annotations
 

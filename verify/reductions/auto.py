@@ -1,0 +1,259 @@
+"""``backend="auto"``: one chain of steps for every query, with its rules in one place.
+
+Every query of the toolkit is one of two problems (:mod:`verify.reductions.problems`): an
+:class:`Equivalence` (``check_exact``, ``check_equivalent``) or a difference supremum (``worst_case_error``
+and ``worst_case_difference``, one side each). ``auto`` tries the :data:`STEPS` that apply to the problem,
+in order, each chain with its share of the budget, until one gives a verdict (anything but UNKNOWN) or
+the time is up:
+
+=============  ===================================================  ==========================================
+step           applies to                                           chain (reductions -> solver), budget
+=============  ===================================================  ==========================================
+symmetry       exactness on R^d, one output = max of all inputs     SymmetryToConeFaces -> z3 on the cone's
+                                                                    faces; all the time left
+z3             every equivalence                                    -> one z3 query per output; at most
+                                                                    ``Z3_FIRST_SECONDS`` (a quarter of the
+                                                                    time left when a timeout is given)
+maximise       every equivalence                                    [HomogeneousToBox on R^d] -> per output
+                                                                    and side: DifferenceNetwork -> MAXIMIZER;
+                                                                    the rest (at least 0.1 s)
+z3-hopping     a supremum of at most ``MAX_RELUS_FOR_Z3`` ReLUs     -> region hopping with z3
+maximise       a supremum with more                                 per output: DifferenceNetwork -> MAXIMIZER
+=============  ===================================================  ==========================================
+
+The last step of every optimisation chain is pluggable: :data:`MAXIMIZER` is any callable
+``(problem: Maximize, deadline) -> MaxResult`` (``sup`` of one output of a ReLU network over a box cut by
+linear constraints, with ``floor`` / ``stop_above``); today the MILP-guided branch and bound
+(:func:`verify.backends.milp.maximize`), replaceable with :func:`set_maximizer`.
+
+The named backends of the queries are single chains of the same table: ``"z3"`` and ``"milp"`` (the
+maximisation chain; on R^d without a homogeneous reduction it falls back to z3 and says so).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Callable
+
+from ..deadline import Deadline
+from ..domain import Box
+from ..errors import ToolkitBugError
+from ..ir.graph import Network
+from ..status import Status
+from .base import Chain, NotApplicable
+from .difference import DifferenceNetwork
+from .homogeneous import HomogeneousToBox, homogeneous_box
+from .problems import Equivalence, Maximize, Supremum
+from .symmetry import SymmetryToConeFaces, is_max_of_all_on_rd, solve_cone_faces
+
+__all__ = ["Step", "STEPS", "Difference", "solve", "solve_with", "MAXIMIZER", "set_maximizer", "maximizer",
+           "Z3_FIRST_SECONDS", "MAX_RELUS_FOR_Z3", "BACKENDS"]
+
+# The rules, in one place.
+Z3_FIRST_SECONDS = 10.0  # z3 decides structured constructions (trees, pooling) fast; then the maximiser
+Z3_FIRST_SHARE = 0.25  # ... or this share of the time left, when a timeout is given
+MAX_RELUS_FOR_Z3 = 16  # a supremum above this many ReLUs goes to the maximiser instead of z3 hopping
+MIN_LAST_SECONDS = 0.1  # the last step always gets at least this much
+BACKENDS = ("z3", "milp", "auto")
+
+
+@dataclass(frozen=True)
+class Difference:
+    """``sup_{x in box} max_o (f_o(x) - g_o(x))``, answered by a :class:`~verify.analysis.results.SupResult`.
+
+    ``relus`` is the size the ``auto`` rule reads (default: the ReLUs of both networks); the two sides of
+    one query pass the same size, so they take the same route.
+    """
+
+    f: Network
+    g: Network
+    box: Box
+    samples: int = 512
+    seed: int = 0
+    relus: int | None = None
+
+
+# -- the pluggable last step ----------------------------------------------------------------------------
+def _milp_maximize(problem: Maximize, deadline: Deadline):
+    from ..backends.milp import maximize
+
+    return maximize(problem.net, problem.box, problem.constraints, deadline=deadline, floor=problem.floor,
+                    stop_above=problem.stop_above, samples=problem.samples, seed=problem.seed)
+
+
+MAXIMIZER: Callable = _milp_maximize
+
+
+def set_maximizer(fn: Callable) -> Callable:
+    """Make ``fn(problem: Maximize, deadline) -> MaxResult`` the last step of every optimisation chain;
+    returns the previous one."""
+    global MAXIMIZER
+    previous, MAXIMIZER = MAXIMIZER, fn
+    return previous
+
+
+def maximizer(problem: Maximize, deadline: Deadline):
+    """The current :data:`MAXIMIZER` (looked up at call time, so :func:`set_maximizer` takes effect)."""
+    return MAXIMIZER(problem, deadline)
+
+
+def supremum_chain() -> Chain:
+    """``Supremum -> DifferenceNetwork -> MAXIMIZER`` (the witness re-checked on both networks)."""
+    return Chain([DifferenceNetwork()], maximizer, name="milp")
+
+
+# -- solvers built on the maximiser ---------------------------------------------------------------------
+def equivalence_by_maximization(problem: Equivalence, deadline: Deadline):
+    """``f == g`` on a box: for every output both ``sup (f_o - g_o)`` and ``sup (g_o - f_o)`` are <= 0."""
+    from ..analysis.results import ExactnessResult
+    from ..backends.evaluator import evaluate
+
+    f, g, box, query = problem.f, problem.g, problem.domain, problem.query
+    stats = {}
+    chain = supremum_chain()
+    for o in range(f.n_outputs):
+        for sign in (1, -1):
+            r = chain.solve(Supremum(f, g, box, o, sign, floor=Fraction(0), stop_above=Fraction(0)), deadline)
+            stats[f"output{o}_{'over' if sign == 1 else 'under'}"] = r.stats
+            if r.value is not None and r.value > 0:
+                # The reduction re-evaluated the witness on f and g: they differ there by r.value > 0.
+                x = r.witness
+                v1, v2 = evaluate(f, x)[o], evaluate(g, x)[o]
+                return ExactnessResult(Status.REFUTED, box, deadline.elapsed(), counterexample=x, output_index=o,
+                                       network_value=v1, reference_value=v2, backend="milp", query=query)
+            if r.status is not Status.PROVED:
+                return ExactnessResult(Status.UNKNOWN, box, deadline.elapsed(), output_index=o,
+                                       reason=f"MILP search did not finish on output {o} "
+                                              f"({r.stats.get('reason', 'timeout')})", backend="milp", query=query)
+    return ExactnessResult(Status.PROVED, box, deadline.elapsed(), backend="milp", query=query, stats=stats)
+
+
+def _z3_equivalence(problem: Equivalence, deadline: Deadline):
+    from ..analysis.equivalence import z3_equivalence
+
+    return z3_equivalence(problem, deadline)
+
+
+def _maximise_equivalence(problem: Equivalence, deadline: Deadline):
+    """The maximisation route: needs a box, so on R^d the homogeneous reduction first; if that does not
+    apply, z3 decides and the reason says so."""
+    from ..analysis.equivalence import z3_equivalence
+
+    if isinstance(problem.domain, Box):
+        return equivalence_by_maximization(problem, deadline)
+    if HomogeneousToBox().accepts(problem):
+        return Chain([HomogeneousToBox()], equivalence_by_maximization, name="milp").solve(problem, deadline)
+    _, why = homogeneous_box(problem.f, problem.g, problem.domain)
+    return z3_equivalence(problem, deadline, reason=f"z3 used: the MILP backend needs a box and {why}")
+
+
+def sup_by_maximization(problem: Difference, deadline: Deadline):
+    """One maximisation per output on the difference network ``f_o - g_o``; the best value of earlier
+    outputs is the floor of later ones. Every value is attained at its witness (re-checked on ``f`` and
+    ``g`` themselves by the reduction)."""
+    from ..analysis.results import SupResult
+
+    status, best, best_x, best_o, upper = Status.PROVED, None, None, 0, None
+    stats: dict = {}
+    chain = supremum_chain()
+    for o in range(problem.f.n_outputs):
+        r = chain.solve(Supremum(problem.f, problem.g, problem.box, o, floor=best, samples=problem.samples,
+                                 seed=problem.seed), deadline)
+        stats[f"output{o}"] = r.stats
+        if r.value is not None and (best is None or r.value > best):
+            best, best_x, best_o = r.value, r.witness, o
+        if r.status is not Status.PROVED:
+            status = Status.UNKNOWN
+        if r.upper is not None:
+            upper = r.upper if upper is None else max(upper, r.upper)
+    if best is None:  # pragma: no cover - the maximiser always evaluates the box centre
+        raise ToolkitBugError("no witness found")
+    if upper is None or upper < best:
+        upper = best
+    return SupResult(status, best, best_x, best_o, upper, stats, reason="" if status is Status.PROVED else "timeout")
+
+
+def _z3_hopping(problem: Difference, deadline: Deadline):
+    from ..analysis.region_hopping import sup_difference
+
+    return sup_difference(problem.f, problem.g, problem.box, deadline=deadline, samples=problem.samples,
+                          seed=problem.seed)
+
+
+# -- the table of steps ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Step:
+    """One step of ``auto``: when it applies, its chain, and its budget from the seconds left."""
+
+    name: str
+    backend: str  # the named backend this step is ("z3", "milp"), or "" if only auto uses it
+    applies: Callable
+    chain: Callable[[], Chain]
+    budget: Callable[[float | None], float | None]
+
+
+def _all_left(left):
+    return left
+
+
+def _z3_first(left):
+    return Z3_FIRST_SECONDS if left is None else min(Z3_FIRST_SECONDS, left * Z3_FIRST_SHARE)
+
+
+def _the_rest(left):
+    return None if left is None else max(MIN_LAST_SECONDS, left)
+
+
+def _relus(problem: Difference) -> int:
+    return problem.relus if problem.relus is not None else problem.f.n_relus + problem.g.n_relus
+
+
+STEPS: tuple[Step, ...] = (
+    Step("symmetry", "", is_max_of_all_on_rd,
+         lambda: Chain([SymmetryToConeFaces()], solve_cone_faces, name="z3+symmetry"), _all_left),
+    Step("z3", "z3", lambda p: isinstance(p, Equivalence), lambda: Chain([], _z3_equivalence, name="z3"), _z3_first),
+    Step("maximise", "milp", lambda p: isinstance(p, Equivalence),
+         lambda: Chain([], _maximise_equivalence, name="milp"), _the_rest),
+    Step("z3-hopping", "z3", lambda p: isinstance(p, Difference) and _relus(p) <= MAX_RELUS_FOR_Z3,
+         lambda: Chain([], _z3_hopping, name="z3"), _all_left),
+    Step("maximise", "milp", lambda p: isinstance(p, Difference) and _relus(p) > MAX_RELUS_FOR_Z3,
+         lambda: Chain([], sup_by_maximization, name="milp"), _all_left),
+)
+
+# A named backend is the one chain of its kind for the problem, whatever its size.
+_NAMED = {
+    ("z3", Equivalence): lambda: Chain([], _z3_equivalence, name="z3"),
+    ("milp", Equivalence): lambda: Chain([], _maximise_equivalence, name="milp"),
+    ("z3", Difference): lambda: Chain([], _z3_hopping, name="z3"),
+    ("milp", Difference): lambda: Chain([], sup_by_maximization, name="milp"),
+}
+
+
+def solve_with(backend: str, problem, deadline: Deadline):
+    """Solve ``problem`` with the named backend ``"z3"`` or ``"milp"`` (one chain) within ``deadline``."""
+    return _NAMED[backend, type(problem)]().solve(problem, deadline)
+
+
+def solve(problem, deadline: Deadline):
+    """``auto``: the steps of :data:`STEPS` that apply, in order, until a verdict or the end of ``deadline``.
+
+    Returns ``(answer, step)``. An UNKNOWN answer is kept only if no later step runs. An answer with
+    ``seconds`` reports the time of the whole chain of steps.
+    """
+    answer, used = None, None
+    steps = [s for s in STEPS if s.applies(problem)]
+    for step in steps:
+        try:
+            answer = step.chain().solve(problem, Deadline(step.budget(deadline.remaining())))
+        except NotApplicable:
+            continue  # the step's premise could not be shown: no verdict from it, go on
+        used = step
+        if answer.status is not Status.UNKNOWN or deadline.expired():
+            break
+    if answer is None:  # pragma: no cover - every problem has a last step that always applies
+        raise ToolkitBugError(f"no auto step for {type(problem).__name__}")
+    if hasattr(answer, "seconds"):
+        answer = dataclasses.replace(answer, seconds=deadline.elapsed())
+    return answer, used
