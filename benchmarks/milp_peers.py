@@ -115,9 +115,9 @@ def highs_worst_case(net, lo, hi, *, time_limit=None):
     res, secs = [], []
     for side in ("over", "under"):
         t0 = time.monotonic()
-        from verify.backends.lp import new_highs
+        from verify.backends.highs_session import _highspy, _quiet_highs
 
-        h = new_highs()  # quiet: no banner on stdout
+        h = _quiet_highs(_highspy())  # quiet: no banner on stdout
         if time_limit is not None:
             h.setOptionValue("time_limit", float(time_limit))
         inf = highspy.kHighsInf

@@ -285,7 +285,7 @@ def test_sup_difference_generic_networks():
 
 
 def linear_objective_difference(f, g, o):
-    from verify.ir.rewrites import difference_network
+    from verify.reductions.difference import difference_network
 
     return difference_network(f, g, o, 1)
 

@@ -74,7 +74,6 @@ from fractions import Fraction
 import numpy as np
 
 from ..ir.graph import Network
-from ..ir.layers import collapsed_affine
 from ..ir.ops import Op
 
 __all__ = ["LevelNet", "Block", "BoxDomain", "ConeDomain", "LagrangeDomain", "Objectives", "Backward",
@@ -105,6 +104,27 @@ def float_down(q: Fraction) -> float:
     if Fraction(f) > q:
         f = float(np.nextafter(f, -np.inf))
     return f
+
+
+def collapsed_affine(net: Network) -> dict:
+    """For every affine node, its value as ``(coef, const)`` over sources (inputs, ReLUs): chains of
+    affine nodes multiplied out exactly."""
+    out: dict = {}
+    for n in net.order:
+        if net.op(n) is not Op.AFFINE:
+            continue
+        coef: dict = {}
+        const = net.bias(n)
+        for p, w in net.affine_terms(n):
+            if net.op(p) is Op.AFFINE:
+                pc, pk = out[p]
+                const += w * pk
+                for s_, c in pc.items():
+                    coef[s_] = coef.get(s_, 0) + w * c
+            else:
+                coef[p] = coef.get(p, 0) + w
+        out[n] = ({s_: c for s_, c in coef.items() if c != 0}, const)
+    return out
 
 
 def _mid_rad(values) -> tuple[np.ndarray, np.ndarray]:

@@ -170,7 +170,7 @@ class Incumbent:
 def milp_point(prob, time_limit: float):
     """A float maximiser from HiGHS's big-M MILP (exact interval big-M constants); ``None`` if none."""
     from ..backends.bounds import propagate_intervals
-    from ..backends.milp import milp_candidate
+    from ..backends.milp_encoding import milp_candidate
 
     bounds = propagate_intervals(prob.net, prob.box)
     x = milp_candidate(prob.net, prob.box, prob.constraints, bounds, time_limit=time_limit)

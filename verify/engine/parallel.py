@@ -20,7 +20,8 @@ from fractions import Fraction
 
 import numpy as np
 
-from ..analysis.results import Deadline, Status
+from ..deadline import Deadline
+from ..status import Status
 
 __all__ = ["maximize_parallel", "solve_chunk"]
 

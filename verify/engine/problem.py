@@ -22,7 +22,8 @@ __all__ = ["Problem", "prepare_network", "parse_constraints", "linear_objective"
 
 def prepare_network(net: Network) -> Network:
     """ReLU-only, parallel ReLUs merged (exact rewrites of :mod:`verify.ir.rewrites`)."""
-    from ..ir.rewrites import max_free, merge_parallel_relus
+    from ..constructions.emulate import max_free
+    from ..ir.rewrites import merge_parallel_relus
 
     if net.n_outputs != 1:
         raise ValueError(f"maximize needs a network with one output, got {net.n_outputs}")
@@ -338,12 +339,12 @@ def _roundings(y):
 def _float_lp(a, A, b, lo, hi):
     """HiGHS on ``max a . x`` over the polytope: ``("optimal", duals >= 0 of the rows)``,
     ``("infeasible", ray)`` or ``(status, None)``. Guidance only."""
-    from ..backends.lp import _highspy, new_highs
+    from ..backends.highs_session import _highspy, _quiet_highs
 
     hs = _highspy()
     inf = hs.kHighsInf
     m, d = len(A), len(lo)
-    h = new_highs()
+    h = _quiet_highs(hs)
     h.setOptionValue("presolve", "off")
     lp = hs.HighsLp()
     lp.num_col_ = d
@@ -390,7 +391,7 @@ def linear_objective(net: Network, output: int = 0, sign: int = 1, xcoef: dict |
     import networkx as nx
 
     from ..ir.ops import Op
-    from ..ir.rewrites import max_free
+    from ..constructions.emulate import max_free
 
     if net.max_nodes:
         net = max_free(net)

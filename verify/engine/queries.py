@@ -5,7 +5,7 @@ run one after the other with the best value so far as the floor of the next (so 
 cannot beat it closes at its root), sharing one deadline.
 
 When the reference is max pooling (each output of ``g`` is the max of some inputs, as
-:func:`verify.analysis.reference.reference_network` builds it), the reference never becomes ReLUs:
+:func:`verify.constructions.reference.reference_network` builds it), the reference never becomes ReLUs:
 
 * ``sup (f_o - max_W)``: on the argmax cone ``{x_j <= x_i, j in W}`` the reference is the linear ``x_i``.
   ``reference="lifted"`` (the default) solves all cones in one problem: with a new variable ``t``,
@@ -27,7 +27,9 @@ from fractions import Fraction
 
 import numpy as np
 
-from ..analysis.results import Deadline, ErrorResult, ExactnessResult, Status
+from ..analysis.results import ErrorResult, ExactnessResult
+from ..deadline import Deadline
+from ..status import Status
 from ..backends.evaluator import evaluate
 from ..domain import Box, RealSpace
 from ..errors import VerifyError
@@ -82,7 +84,7 @@ def _lifted(f: Network, o: int, window, box: Box):
     """``f_o(x) - t`` on ``box x [min lo_W, max hi_W]`` cut by ``x_j <= t`` (j in W)."""
     import networkx as nx
 
-    from ..ir.rewrites import max_free
+    from ..constructions.emulate import max_free
 
     base = linear_objective(f, o, 1, {})
     if base.max_nodes:
@@ -121,7 +123,7 @@ def _subproblems(f: Network, g: Network | None, o: int, box: Box, reference: str
     if fw is not None and g is not None:
         # sup (max_W - g_o) = max_i sup (x_i - g_o) over the whole box
         return [(linear_objective(g, o, -1, {i: 1}), box, [], ident) for i in fw[o]]
-    from ..ir.rewrites import difference_network
+    from ..reductions.difference import difference_network
 
     return [(difference_network(f, g, o, 1), box, [], ident)]
 
@@ -223,7 +225,7 @@ def both_sides(f: Network, g: Network, box: Box, *, timeout=None, config=None, r
 
 def worst_case_error(net: Network, box: Box, **kw) -> ErrorResult:
     """Exact worst-case error of ``net`` against max over each output's window on ``box``."""
-    from ..analysis.reference import reference_network
+    from ..constructions.reference import reference_network
 
     if not isinstance(box, Box):
         raise VerifyError("worst-case error needs a box (the error on all of R^d is unbounded in general)")
@@ -233,7 +235,7 @@ def worst_case_error(net: Network, box: Box, **kw) -> ErrorResult:
 def check_equivalent(f: Network, g: Network, domain=None, *, timeout=None, config=None, query="equivalent",
                      node_limit=None, workers=None, scheduler=None) -> ExactnessResult:
     """Decide ``f == g`` on ``domain`` (a box, or all of R^d (default) for bias-free networks)."""
-    from ..analysis.exactness import homogeneous_reduction
+    from ..reductions.homogeneous import homogeneous_box as homogeneous_reduction
 
     if f.n_inputs != g.n_inputs or f.n_outputs != g.n_outputs:
         raise VerifyError(f"networks have different shapes: {f.n_inputs}->{f.n_outputs} and {g.n_inputs}->{g.n_outputs}")
@@ -271,6 +273,6 @@ def check_equivalent(f: Network, g: Network, domain=None, *, timeout=None, confi
 
 def check_exact(net: Network, domain=None, **kw) -> ExactnessResult:
     """Decide ``net == max`` over each output's window on ``domain`` (default R^d, bias-free nets)."""
-    from ..analysis.reference import reference_network
+    from ..constructions.reference import reference_network
 
     return check_equivalent(net, reference_network(net), domain, query="exact", **kw)

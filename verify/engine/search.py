@@ -38,7 +38,8 @@ from typing import Sequence
 
 import numpy as np
 
-from ..analysis.results import Deadline, Status
+from ..deadline import Deadline
+from ..status import Status
 from ..backends.linear_bounds import Objectives, check_fpu
 from ..backends.linear_bounds_fast import float_bound, relax_for
 from ..domain import Box
