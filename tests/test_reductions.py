@@ -94,7 +94,8 @@ def test_symmetry_reduction_needs_a_proved_invariance():
         red.apply(problem)
     # a symmetric tree reduces and is proved on the cone (gadget B on two inputs is symmetric as written)
     tree = max_tree(2, "B")
-    chain = Chain([SymmetryToConeFaces(workers=1)], auto.STEPS[0].chain().solver)
+    symmetry_step = next(s for s in auto.STEPS if s.name == "symmetry")
+    chain = Chain([SymmetryToConeFaces(workers=1)], symmetry_step.chain().solver)
     r = chain.solve(Equivalence(tree, reference_network(tree), RealSpace(2), "exact"), Deadline(60))
     assert r.status is Status.PROVED and r.backend == "z3+symmetry"
 
@@ -117,7 +118,7 @@ def test_input_slice_lifts_witnesses_to_the_full_space():
 def test_auto_rules_pick_the_documented_steps():
     tree = max_tree(5, "B")
     exact = Equivalence(tree, reference_network(tree), RealSpace(5), "exact")
-    assert [s.name for s in auto.STEPS if s.applies(exact)] == ["symmetry", "z3", "maximise"]
+    assert [s.name for s in auto.STEPS if s.applies(exact)] == ["arrangement", "symmetry", "z3", "maximise"]
     boxed = Equivalence(tree, reference_network(tree), Box.cube(5), "exact")
     assert [s.name for s in auto.STEPS if s.applies(boxed)] == ["z3", "maximise"]
     small = auto.Difference(mean_network(4), reference_network(mean_network(4)), Box.cube(4))

@@ -102,7 +102,11 @@ def test_face_reduction_refutes_on_a_face_and_agrees_across_worker_counts():
 def test_auto_backend_on_r_d_goes_through_the_symmetry_reduction():
     from verify.analysis import check_exact
 
+    # auto's first step on R^d is the arrangement route (bias-free, <= 2 hidden layers); the symmetry
+    # reduction is the next step, and decides the same question on its own.
     r = check_exact(max_tree(2, "B"), backend="auto")
+    assert r.status is Status.PROVED and r.backend == "arrangement"
+    r = check_exact_by_symmetry(max_tree(2, "B"))
     assert r.status is Status.PROVED and r.backend == "z3+symmetry"
     r = check_exact(_symmetric_not_max(), backend="auto")
     assert r.status is Status.REFUTED and evaluate(_symmetric_not_max(), r.counterexample)[0] != max(r.counterexample)

@@ -63,6 +63,11 @@ __all__ = [
 ]
 
 CERTIFICATE_FORMAT = "verify-certificate/1"
+# Certificate kinds with their own checkers: format -> (module, function(cert, timeout=...)).
+OTHER_KINDS = {
+    "verify-arrangement/1": (".analysis.arrangement_check", "recheck_arrangement"),
+    "verify-search/1": (".analysis.search_check", "recheck_search"),
+}
 
 
 class CertificateError(VerifyError, ValueError):
@@ -270,6 +275,9 @@ def error_certificate(net: Network, result: ErrorResult) -> dict:
 
 def certificate_for(net: Network, result) -> dict:
     """The certificate of an :class:`ExactnessResult` or :class:`ErrorResult`."""
+    proof = getattr(result, "proof", None)
+    if proof is not None:  # a route with its own certificate kind (e.g. the arrangement route)
+        return proof.certificate(net)
     if isinstance(result, ErrorResult):
         return error_certificate(net, result)
     return exactness_certificate(net, result)
@@ -296,7 +304,7 @@ def load_certificate(path: str | os.PathLike) -> dict:
         data = _json_load(text, source)
     except VerifyError as exc:
         raise CertificateError(str(exc)) from None
-    if not isinstance(data, dict) or data.get("format") != CERTIFICATE_FORMAT:
+    if not isinstance(data, dict) or data.get("format") not in (CERTIFICATE_FORMAT,) + tuple(OTHER_KINDS):
         got = data.get("format") if isinstance(data, dict) else type(data).__name__
         raise CertificateError(f"{source}: not a certificate (format {got!r}, expected {CERTIFICATE_FORMAT!r})")
     return data
@@ -383,6 +391,12 @@ def recheck(cert: dict, *, timeout: float | None = None) -> RecheckResult:
     Raises :class:`CertificateError` for a malformed certificate; returns a :class:`RecheckResult` whose
     ``holds`` is False with the first failed check as ``reason`` when the claim does not hold.
     """
+    other = OTHER_KINDS.get(cert.get("format")) if isinstance(cert, dict) else None
+    if other is not None:
+        import importlib
+
+        module, name = other
+        return getattr(importlib.import_module(module, __package__), name)(cert, timeout=timeout)
     checks: list[str] = []
     try:
         _recheck(cert, timeout, checks)

@@ -40,6 +40,8 @@ COMMANDS = (
     "recheck",
     "regions",
     "sweep",
+    "describe",
+    "search",
 )
 
 class _Parser(argparse.ArgumentParser):

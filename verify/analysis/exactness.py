@@ -41,7 +41,7 @@ def _check_domain(net: Network, domain) -> Box | RealSpace:
 
 def _check_backend(backend: str) -> None:
     if backend not in auto.BACKENDS:
-        raise VerifyError(f"unknown backend {backend!r}: expected z3, milp or auto")
+        raise VerifyError(f"unknown backend {backend!r}: expected one of {', '.join(auto.BACKENDS)}")
 
 
 def _solve(problem: Equivalence, timeout: float | None, backend: str) -> ExactnessResult:
@@ -66,6 +66,8 @@ def check_equivalent(net1: Network, net2: Network, domain: Box | RealSpace | Non
             f"networks have different shapes: {net1.n_inputs}->{net1.n_outputs} and {net2.n_inputs}->{net2.n_outputs}"
         )
     _check_backend(backend)
+    if backend == "arrangement":
+        raise VerifyError("the arrangement backend decides N == max on all of R^d only (check_exact, verify exact)")
     domain = _check_domain(net1, domain)
     return _solve(Equivalence(net1, net2, domain, query), timeout, backend)
 
@@ -86,6 +88,8 @@ def check_exact(net: Network, domain: Box | RealSpace | None = None, *, timeout:
     """
     _check_backend(backend)
     domain = _check_domain(net, domain)
+    if backend == "arrangement" and isinstance(domain, Box):
+        raise VerifyError("the arrangement backend decides exactness on all of R^d only (no --box)")
     result = _solve(Equivalence(net, reference_network(net), domain, "exact"), timeout, backend)
     check_proved_exactness(net, result)
     return result

@@ -51,6 +51,9 @@ class ExactnessResult:
     query: str = "exact"
     proved_outputs: tuple[int, ...] = ()  # with UNKNOWN: the outputs already proved equal before it stopped
     stats: dict = field(default_factory=dict, compare=False)
+    # What a PROVED result rests on when its route makes its own certificate kind (e.g. the arrangement
+    # proof of verify.analysis.arrangement); verify.certificates.certificate_for reads it.
+    proof: Any = field(default=None, compare=False, repr=False)
 
     def __bool__(self) -> bool:
         return self.status is Status.PROVED

@@ -111,6 +111,7 @@ FAMILY_MODULES = (
     "claims_gradients",
     "claims_max5",
     "claims_regions",
+    "claims_frontier",
 )
 
 

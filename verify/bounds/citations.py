@@ -65,6 +65,9 @@ SOURCES = {
         Source("clarke1983", "Frank H. Clarke", "Optimization and Nonsmooth Analysis", "Wiley 1983", "R"),
         Source("bertoin2021", "David Bertoin, Jerome Bolte, Sebastien Gerchinovitz, Edouard Pauwels",
                "Numerical influence of ReLU'(0) on backpropagation", "NeurIPS 2021, arXiv:2106.12915", "Q"),
+        Source("sun2026", "Matthew Sun",
+               "Two hidden layers compute the maximum of six numbers (public repository, not peer reviewed)",
+               "github.com/msun170/relu-max6, 2026", "Q"),
         Source("project", "this project", "derived and checked exactly by the toolkit", "verify 0.1, 2026", "D"),
     ]
 }

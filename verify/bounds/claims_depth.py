@@ -5,7 +5,7 @@ from __future__ import annotations
 from importlib import resources
 
 from ..analysis.exactness import check_exact_by_symmetry
-from ..analysis.results import Status
+from ..status import Status
 from ..constructions import max_tree
 from ..errors import ToolkitBugError
 from ..io.json_format import load_network

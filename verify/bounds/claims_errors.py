@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from ..analysis.results import Status
+from ..status import Status
 from ..analysis.worst_case import worst_case_error
 from ..constructions import mean_network, truncated_tree
 from ..constructions.approximations import truncated_groups

@@ -8,7 +8,7 @@ with exact certificates re-checked by exact evaluation alone.
 from __future__ import annotations
 
 from ..analysis.one_hidden import check_certificate, max_network, one_hidden_layer
-from ..analysis.results import Status
+from ..status import Status
 from .catalogue import claim, collect
 
 __all__: list[str] = []  # the claims register themselves with the catalogue on import

@@ -10,7 +10,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 from ..analysis.optimal import closed_forms, optimal_approximation
-from ..analysis.results import Status
+from ..status import Status
 from ..analysis.worst_case import worst_case_error
 from ..constructions.subpool import n_subset_maxima, subpool_network
 from ..domain import Box

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 from ..analysis.regions import count_regions
-from ..analysis.results import Status
+from ..status import Status
 from ..constructions import max_tree
 from ..domain import Box, RealSpace
 from ..ir.builder import GraphBuilder

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..analysis.exactness import check_exact
-from ..analysis.results import Status
+from ..status import Status
 from ..constructions import max_chain, max_tree
 from ..constructions.gadgets import RELUS_PER_GADGET as RELUS_PER_PAIR
 from .catalogue import Computed, claim

@@ -10,13 +10,14 @@ from .common import write_output
 
 __all__ = ["register", "run"]
 
-KINDS = ("max-tree", "max-chain", "mean", "truncated-tree", "pool2d")
+KINDS = ("max-tree", "max-chain", "mean", "truncated-tree", "pool2d", "support-sum")
 
 
 def register(sub) -> None:
     p = sub.add_parser("build", help="build a construction and write it as JSON",
                        description="Build an exact max-pooling network or an approximation and write it as JSON.")
     p.add_argument("kind", choices=KINDS)
+    p.add_argument("file", nargs="?", metavar="FILE", help="support-sum: the support-sum/1 file to compile")
     p.add_argument("--d", type=int, help="number of inputs (max-tree, max-chain, mean, truncated-tree)")
     p.add_argument("--gadget", choices=GADGETS, default="A", help="pairwise-max gadget (default A)")
     p.add_argument("--level", type=int, help="truncated-tree: exact max inside groups of 2^LEVEL inputs")
@@ -35,6 +36,8 @@ def _need(args, *names) -> None:
 
 
 def run(args) -> int:
+    if args.file is not None and args.kind != "support-sum":
+        raise VerifyError(f"build {args.kind} takes no FILE argument")
     if args.kind == "max-tree":
         _need(args, "d")
         net = max_tree(args.d, args.gadget)
@@ -47,6 +50,13 @@ def run(args) -> int:
     elif args.kind == "truncated-tree":
         _need(args, "d", "level")
         net = truncated_tree(args.d, args.level, args.gadget)
+    elif args.kind == "support-sum":
+        if args.file is None:
+            raise VerifyError("build support-sum needs the support-sum/1 FILE")
+        from ..constructions.support_sum import compile_support_sum
+        from ..io.support_sum import load_support_sum
+
+        net = compile_support_sum(load_support_sum(args.file), name=f"support-function sum {args.file}")
     else:
         _need(args, "kernel", "height", "width")
         net = pool2d(args.height, args.width, args.kernel, args.kernel if args.stride is None else args.stride, args.gadget)

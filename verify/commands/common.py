@@ -40,7 +40,7 @@ def save_certificate_of(args, net, result) -> None:
     path = getattr(args, "certificate", None)
     if path is None:
         return
-    from ..analysis.results import Status
+    from ..status import Status
     from ..certificates import certificate_for, save_certificate
 
     if result.status is Status.UNKNOWN:

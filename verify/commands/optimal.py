@@ -59,7 +59,7 @@ def run(args) -> int:
         out["network"] = net.name
         if args.z3:
             from ..analysis.worst_case import worst_case_error
-            from ..analysis.results import Status
+            from ..status import Status
             from ..domain import Box
 
             r = worst_case_error(net, Box.cube(args.d), timeout=args.timeout)

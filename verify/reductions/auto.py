@@ -9,6 +9,9 @@ the time is up:
 =============  ===================================================  ==========================================
 step           applies to                                           chain (reductions -> solver), budget
 =============  ===================================================  ==========================================
+arrangement    exactness on R^d of a bias-free network              -> rays of its hyperplane arrangement
+                                                                    (UNKNOWN at once beyond two hidden
+                                                                    layers); half the time left
 symmetry       exactness on R^d, one output = max of all inputs     SymmetryToConeFaces -> z3 on the cone's
                                                                     faces; all the time left
 z3             every equivalence                                    -> one z3 query per output; at most
@@ -56,7 +59,8 @@ Z3_FIRST_SECONDS = 10.0  # z3 decides structured constructions (trees, pooling) 
 Z3_FIRST_SHARE = 0.25  # ... or this share of the time left, when a timeout is given
 MAX_RELUS_FOR_Z3 = 16  # a supremum above this many ReLUs goes to the maximiser instead of z3 hopping
 MIN_LAST_SECONDS = 0.1  # the last step always gets at least this much
-BACKENDS = ("z3", "milp", "auto")
+BACKENDS = ("z3", "milp", "auto", "arrangement")
+ARRANGEMENT_SHARE = 0.5  # the arrangement route gives up (UNKNOWN) within this share of the time left
 
 
 @dataclass(frozen=True)
@@ -128,6 +132,19 @@ def equivalence_by_maximization(problem: Equivalence, deadline: Deadline):
                                        reason=f"MILP search did not finish on output {o} "
                                               f"({r.stats.get('reason', 'timeout')})", backend="milp", query=query)
     return ExactnessResult(Status.PROVED, box, deadline.elapsed(), backend="milp", query=query, stats=stats)
+
+
+def _is_exact_on_rd(problem) -> bool:
+    return isinstance(problem, Equivalence) and problem.query == "exact" and not isinstance(problem.domain, Box) \
+        and problem.f.is_bias_free
+
+
+def _arrangement(problem: Equivalence, deadline: Deadline):
+    """``N == max`` on R^d by the rays of the network's hyperplane arrangement (bias-free, at most two
+    hidden layers; :mod:`verify.analysis.arrangement`); UNKNOWN at once when it does not apply."""
+    from ..analysis.arrangement import check_exact_arrangement
+
+    return check_exact_arrangement(problem.f, timeout=deadline.remaining())
 
 
 def _z3_equivalence(problem: Equivalence, deadline: Deadline):
@@ -210,7 +227,13 @@ def _relus(problem: Difference) -> int:
     return problem.relus if problem.relus is not None else problem.f.n_relus + problem.g.n_relus
 
 
+def _arrangement_share(left):
+    return None if left is None else left * ARRANGEMENT_SHARE
+
+
 STEPS: tuple[Step, ...] = (
+    Step("arrangement", "arrangement", _is_exact_on_rd, lambda: Chain([], _arrangement, name="arrangement"),
+         _arrangement_share),
     Step("symmetry", "", is_max_of_all_on_rd,
          lambda: Chain([SymmetryToConeFaces()], solve_cone_faces, name="z3+symmetry"), _all_left),
     Step("z3", "z3", lambda p: isinstance(p, Equivalence), lambda: Chain([], _z3_equivalence, name="z3"), _z3_first),
@@ -224,6 +247,7 @@ STEPS: tuple[Step, ...] = (
 
 # A named backend is the one chain of its kind for the problem, whatever its size.
 _NAMED = {
+    ("arrangement", Equivalence): lambda: Chain([], _arrangement, name="arrangement"),
     ("z3", Equivalence): lambda: Chain([], _z3_equivalence, name="z3"),
     ("milp", Equivalence): lambda: Chain([], _maximise_equivalence, name="milp"),
     ("z3", Difference): lambda: Chain([], _z3_hopping, name="z3"),
