@@ -13,7 +13,11 @@ __all__ = ["maximize", "MaxResult", "SearchConfig", "sup_difference", "both_side
 
 
 def __getattr__(name):
-    if name in ("maximize", "MaxResult", "SearchConfig", "TreeRecord"):
+    if name == "maximize":
+        from .entry import maximize
+
+        return maximize
+    if name in ("MaxResult", "SearchConfig", "TreeRecord"):
         from . import search
 
         return getattr(search, name)

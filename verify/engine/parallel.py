@@ -114,7 +114,7 @@ class _Pool:
 def maximize_parallel(net, box, constraints=(), *, deadline=None, floor=None, stop_above=None, candidates=(),
                       node_limit=None, config=None, seed=0, workers=None, scheduler=None, seq_seconds=2.0,
                       chunk_budget=4000, min_open=None):
-    """:func:`verify.engine.search.maximize` with the tree farmed out (see the module docstring)."""
+    """:func:`verify.engine.entry.maximize` with the tree farmed out (see the module docstring)."""
     from .problem import Problem, prepare_network
     from .search import MaxResult, SearchConfig, _Search
 

@@ -1,6 +1,6 @@
 """Queries on the engine: worst-case difference, worst-case error against max, exactness.
 
-Every query becomes exact maximisations of one-output networks (:func:`verify.engine.search.maximize`),
+Every query becomes exact maximisations of one-output networks (:func:`verify.engine.entry.maximize`),
 run one after the other with the best value so far as the floor of the next (so a sub-problem that
 cannot beat it closes at its root), sharing one deadline.
 
@@ -36,7 +36,8 @@ from ..errors import VerifyError
 from ..ir.graph import Network
 from ..ir.ops import Op
 from .problem import linear_objective
-from .search import SearchConfig, maximize
+from .entry import maximize
+from .search import SearchConfig
 
 __all__ = ["DifferenceResult", "sup_difference", "both_sides", "worst_case_error", "check_equivalent",
            "check_exact", "max_windows"]

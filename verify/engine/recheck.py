@@ -27,7 +27,9 @@ from fractions import Fraction
 from typing import Sequence
 
 from ..ir.graph import Network
+from ..errors import ToolkitBugError
 from ..ir.ops import Op
+from ..ir.walk import Handlers, walk
 
 __all__ = ["ExactLevels", "exact_bound", "recheck_tree", "RecheckError"]
 
@@ -38,6 +40,39 @@ class RecheckError(Exception):
 
 def _F(v) -> Fraction:
     return v if isinstance(v, Fraction) else Fraction(v)
+
+
+# Exact affine forms over the inputs ``('x', i)`` and the ReLU outputs ``('h', g)`` (``ctx``: ReLU node ->
+# global index g). Written here, not borrowed, so that the re-check shares no code with the engine.
+def _form_input(index, net, n, vals):
+    return {("x", net.graph.nodes[n]["index"]): Fraction(1)}, Fraction(0)
+
+
+def _form_relu(index, net, n, vals):
+    return {("h", index[n]): Fraction(1)}, Fraction(0)
+
+
+def _form_affine(index, net, n, vals):
+    coef: dict = {}
+    const = net.bias(n)
+    for p, w in net.affine_terms(n):
+        pc, pk = vals[p]
+        const += w * pk
+        for s, c in pc.items():
+            coef[s] = coef.get(s, Fraction(0)) + w * c
+    return {s: c for s, c in coef.items() if c != 0}, const
+
+
+def _form_output(index, net, n, vals):
+    return vals[net.single_pred(n)]
+
+
+def _form_max(index, net, n, vals):
+    raise ToolkitBugError("recheck: max nodes must be lowered before the tree is re-checked")
+
+
+EXACT_FORMS = Handlers("recheck.exact_forms", {Op.INPUT: _form_input, Op.RELU: _form_relu, Op.AFFINE: _form_affine,
+                                               Op.MAX: _form_max, Op.OUTPUT: _form_output})
 
 
 class ExactLevels:
@@ -51,24 +86,7 @@ class ExactLevels:
         topo = {n: k for k, n in enumerate(net.order)}
         relus = sorted(net.relu_nodes, key=lambda r: (level[r], topo[r]))
         index = {r: g for g, r in enumerate(relus)}
-        expr: dict = {}
-        for n in net.order:
-            op = net.op(n)
-            if op is Op.INPUT:
-                expr[n] = ({("x", net.graph.nodes[n]["index"]): Fraction(1)}, Fraction(0))
-            elif op is Op.RELU:
-                expr[n] = ({("h", index[n]): Fraction(1)}, Fraction(0))
-            elif op is Op.AFFINE:
-                coef: dict = {}
-                const = net.bias(n)
-                for p, w in net.affine_terms(n):
-                    pc, pk = expr[p]
-                    const += w * pk
-                    for s, c in pc.items():
-                        coef[s] = coef.get(s, Fraction(0)) + w * c
-                expr[n] = ({s: c for s, c in coef.items() if c != 0}, const)
-            else:
-                expr[n] = expr[net.single_pred(n)]
+        expr = walk(net, EXACT_FORMS, index)
         self.d = net.n_inputs
         self.N = len(relus)
         self.level = [level[r] for r in relus]

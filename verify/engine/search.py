@@ -48,7 +48,7 @@ from .bounding import BoundConfig, bound_nodes
 from .incumbents import Incumbent, initial_points, pgd
 from .problem import Problem, prepare_network
 
-__all__ = ["maximize", "MaxResult", "TreeRecord", "SearchConfig"]
+__all__ = ["maximize_serial", "MaxResult", "TreeRecord", "SearchConfig"]
 
 
 @dataclass(frozen=True)
@@ -167,44 +167,11 @@ def _le(bound: float, thr: Fraction | None) -> bool:
     return Fraction(float(bound)) <= thr
 
 
-def maximize(net: Network, box: Box, constraints: Sequence = (), *, deadline=None, floor: Fraction | None = None,
-             stop_above: Fraction | None = None, candidates: Sequence = (), node_limit: int | None = None,
-             config: SearchConfig | None = None, record_tree: bool = False, seed: int = 0,
-             workers: int | None = None, scheduler: str | None = None) -> MaxResult:
-    """Exact ``sup { net(x) : x in box, sum_i a_i x_i <= b for (a, b) in constraints }``.
-
-    Parameters
-    ----------
-    net : Network
-        One output; ``max`` nodes are lowered to ReLUs, parallel ReLUs merged (exact rewrites).
-    box : Box
-    constraints : sequence of (dict input index -> rational, rational)
-        Linear constraints ``sum_i a_i x_i <= b``; an argmax cone (``x_j - x_i <= 0``) gets an exact
-        closed-form treatment in the bounds, other constraints are dualised.
-    deadline : Deadline or float seconds, optional
-    floor : Fraction, optional
-        Only points strictly above it matter; if none exists the result is PROVED with ``value=None``.
-    stop_above : Fraction, optional
-        Stop (PROVED, ``stopped=True``) once an exactly evaluated point is above it.
-    candidates : exact points tried first.
-    node_limit : int, optional
-        Stop with UNKNOWN after this many bounded nodes.
-    record_tree : bool
-        Keep the bounded tree (:class:`TreeRecord`) for :func:`verify.engine.recheck.recheck_tree`.
-    workers, scheduler :
-        Farm subtrees out to a local process pool (``workers > 1``) or a Dask scheduler
-        (:mod:`verify.engine.parallel`); the answer is the same.
-
-    Returns
-    -------
-    MaxResult
-    """
-    if workers is not None and workers > 1 or scheduler is not None:
-        from .parallel import maximize_parallel
-
-        return maximize_parallel(net, box, constraints, deadline=deadline, floor=floor, stop_above=stop_above,
-                                 candidates=candidates, node_limit=node_limit, config=config, seed=seed,
-                                 workers=workers, scheduler=scheduler)
+def maximize_serial(net: Network, box: Box, constraints: Sequence = (), *, deadline=None,
+                    floor: Fraction | None = None, stop_above: Fraction | None = None,
+                    candidates: Sequence = (), node_limit: int | None = None,
+                    config: SearchConfig | None = None, record_tree: bool = False, seed: int = 0) -> MaxResult:
+    """:func:`verify.engine.entry.maximize` on this process alone (its parameters, without farming)."""
     check_fpu()
     if not isinstance(deadline, Deadline):
         deadline = Deadline(deadline)
