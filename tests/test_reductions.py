@@ -118,17 +118,19 @@ def test_input_slice_lifts_witnesses_to_the_full_space():
 def test_auto_rules_pick_the_documented_steps():
     tree = max_tree(5, "B")
     exact = Equivalence(tree, reference_network(tree), RealSpace(5), "exact")
-    assert [s.name for s in auto.STEPS if s.applies(exact)] == ["arrangement", "symmetry", "z3", "maximise"]
+    assert [s.name for s in auto.STEPS if s.applies(exact)] == ["arrangement", "symmetry", "z3", "engine"]
     boxed = Equivalence(tree, reference_network(tree), Box.cube(5), "exact")
-    assert [s.name for s in auto.STEPS if s.applies(boxed)] == ["z3", "maximise"]
+    assert [s.name for s in auto.STEPS if s.applies(boxed)] == ["z3", "engine"]
     small = auto.Difference(mean_network(4), reference_network(mean_network(4)), Box.cube(4))
     big = auto.Difference(random_relu_network([4, 16, 16, 1], seed=1),
                           reference_network(random_relu_network([4, 16, 16, 1], seed=1)), Box.cube(4))
-    assert [s.backend for s in auto.STEPS if s.applies(small)] == ["z3"]
-    assert [s.backend for s in auto.STEPS if s.applies(big)] == ["milp"]
+    # small networks: z3 region hopping for a short while, then the engine; bigger ones: the engine
+    assert [s.backend for s in auto.STEPS if s.applies(small)] == ["z3", "engine"]
+    assert [s.backend for s in auto.STEPS if s.applies(big)] == ["engine"]
     # the budget of the first z3 step: 10 s, or a quarter of what is left
-    z3_step = next(s for s in auto.STEPS if s.name == "z3")
-    assert z3_step.budget(None) == 10.0 and z3_step.budget(8.0) == 2.0
+    for name in ("z3", "z3-hopping"):
+        z3_step = next(s for s in auto.STEPS if s.name == name)
+        assert z3_step.budget(None) == 10.0 and z3_step.budget(8.0) == 2.0
 
 
 def test_the_last_step_of_the_chains_is_pluggable():

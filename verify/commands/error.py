@@ -14,8 +14,9 @@ __all__ = ["register", "run"]
 def register(sub) -> None:
     p = sub.add_parser("error", help="exact sup of N - max and of max - N over a box")
     add_network_arg(p)
-    p.add_argument("--backend", choices=("z3", "milp", "auto"), default="z3",
-                   help="z3 (default), milp (HiGHS-guided exact branch and bound) or auto")
+    p.add_argument("--backend", choices=("auto", "engine", "z3", "milp"), default="auto",
+                   help="auto (default: the best route, verify/reductions/auto.py), engine (the exact branch "
+                        "and bound of verify/engine), z3 (region hopping) or milp (HiGHS-guided branch and bound)")
     add_query_args(p, box_required=True)
     add_certificate_arg(p)
     p.set_defaults(func=run)

@@ -13,8 +13,9 @@ __all__ = ["register", "run"]
 def register(sub) -> None:
     p = sub.add_parser("exact", help="prove N(x) == max(x) on a box or on all of R^d")
     add_network_arg(p)
-    p.add_argument("--backend", choices=("z3", "milp", "auto", "arrangement"), default="z3",
-                   help="z3 (default), milp (HiGHS-guided exact branch and bound), auto, or arrangement "
+    p.add_argument("--backend", choices=("auto", "engine", "z3", "milp", "arrangement"), default="auto",
+                   help="auto (default: the best route, verify/reductions/auto.py), engine (the exact branch "
+                        "and bound of verify/engine), z3, milp (HiGHS-guided exact branch and bound), or arrangement "
                         "(bias-free, <= 2 hidden layers, on R^d: rays of the network's hyperplane arrangement)")
     add_query_args(p)
     add_certificate_arg(p)

@@ -17,20 +17,28 @@ symmetry       exactness on R^d, one output = max of all inputs     SymmetryToCo
 z3             every equivalence                                    -> one z3 query per output; at most
                                                                     ``Z3_FIRST_SECONDS`` (a quarter of the
                                                                     time left when a timeout is given)
-maximise       every equivalence                                    [HomogeneousToBox on R^d] -> per output
-                                                                    and side: DifferenceNetwork -> MAXIMIZER;
-                                                                    the rest (at least 0.1 s)
-z3-hopping     a supremum of at most ``MAX_RELUS_FOR_Z3`` ReLUs     -> region hopping with z3
-maximise       a supremum with more                                 per output: DifferenceNetwork -> MAXIMIZER
+engine         every equivalence                                    [homogeneous reduction on R^d] -> the
+                                                                    exact engine (:mod:`verify.engine`),
+                                                                    both sides of every output; the rest
+z3-hopping     a supremum of at most ``MAX_RELUS_FOR_Z3`` ReLUs     -> region hopping with z3; at most
+                                                                    ``Z3_FIRST_SECONDS`` (or a quarter)
+engine         every supremum                                       -> the exact engine, max references
+                                                                    kept as argmax cones; the rest
 =============  ===================================================  ==========================================
+
+Why z3 goes first, briefly: the constructions of the catalogue (max trees, pooling emulations) are
+identically equal to their reference on whole regions, where z3 proves ``unsat`` at once while a branch
+and bound must enumerate every activation region to show a difference of exactly 0; trained networks
+are refuted by z3 fast or handed to the engine, which solves them (benchmarks/engine_bench.py).
 
 The last step of every optimisation chain is pluggable: :data:`MAXIMIZER` is any callable
 ``(problem: Maximize, deadline) -> MaxResult`` (``sup`` of one output of a ReLU network over a box cut by
-linear constraints, with ``floor`` / ``stop_above``); today the MILP-guided branch and bound
-(:func:`verify.backends.milp.maximize`), replaceable with :func:`set_maximizer`.
+linear constraints, with ``floor`` / ``stop_above``) used by the ``"milp"`` backend; today the MILP-guided
+branch and bound (:func:`verify.backends.milp.maximize`), replaceable with :func:`set_maximizer`.
 
-The named backends of the queries are single chains of the same table: ``"z3"`` and ``"milp"`` (the
-maximisation chain; on R^d without a homogeneous reduction it falls back to z3 and says so).
+The named backends of the queries are single chains of the same table: ``"engine"``, ``"z3"`` and
+``"milp"`` (the maximisation chains; on R^d without a homogeneous reduction they fall back to z3 and say
+so), and ``"arrangement"`` for exactness on R^d.
 """
 
 from __future__ import annotations
@@ -59,7 +67,7 @@ Z3_FIRST_SECONDS = 10.0  # z3 decides structured constructions (trees, pooling) 
 Z3_FIRST_SHARE = 0.25  # ... or this share of the time left, when a timeout is given
 MAX_RELUS_FOR_Z3 = 16  # a supremum above this many ReLUs goes to the maximiser instead of z3 hopping
 MIN_LAST_SECONDS = 0.1  # the last step always gets at least this much
-BACKENDS = ("z3", "milp", "auto", "arrangement")
+BACKENDS = ("auto", "engine", "z3", "milp", "arrangement")
 ARRANGEMENT_SHARE = 0.5  # the arrangement route gives up (UNKNOWN) within this share of the time left
 
 
@@ -199,6 +207,35 @@ def _z3_hopping(problem: Difference, deadline: Deadline):
                           seed=problem.seed)
 
 
+# -- the exact engine -----------------------------------------------------------------------------------
+def _engine_equivalence(problem: Equivalence, deadline: Deadline):
+    """``f == g`` by the engine (:func:`verify.engine.queries.check_equivalent`): on a box directly, on R^d
+    through positive homogeneity; when that does not apply, z3 decides and the reason says so."""
+    from ..analysis.equivalence import z3_equivalence
+    from ..engine.queries import check_equivalent
+
+    if not isinstance(problem.domain, Box):
+        box, why = homogeneous_box(problem.f, problem.g, problem.domain)
+        if box is None:
+            return z3_equivalence(problem, deadline, reason=f"z3 used: the engine needs a box and {why}")
+    return check_equivalent(problem.f, problem.g, problem.domain, timeout=deadline.remaining(), query=problem.query)
+
+
+def _engine_difference(problem: Difference, deadline: Deadline):
+    """``sup (f - g)`` by the engine (:func:`verify.engine.queries.sup_difference`); a max reference stays
+    max (argmax cones), never lowered to ReLUs. The witness is re-evaluated on ``f`` and ``g`` there."""
+    from ..analysis.results import SupResult
+    from ..engine.queries import sup_difference
+
+    r = sup_difference(problem.f, problem.g, problem.box, deadline=deadline, seed=problem.seed)
+    if r.witness is None:  # pragma: no cover - without a floor the engine always evaluates a point
+        raise ToolkitBugError("the engine returned no witness")
+    upper = r.value if r.status is Status.PROVED else r.upper
+    reason = "" if r.status is Status.PROVED else (
+        "timeout" if upper is not None else "timeout (no finite upper bound was reached)")
+    return SupResult(r.status, r.value, r.witness, r.output, upper, r.stats, reason=reason)
+
+
 # -- the table of steps ---------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Step:
@@ -237,17 +274,19 @@ STEPS: tuple[Step, ...] = (
     Step("symmetry", "", is_max_of_all_on_rd,
          lambda: Chain([SymmetryToConeFaces()], solve_cone_faces, name="z3+symmetry"), _all_left),
     Step("z3", "z3", lambda p: isinstance(p, Equivalence), lambda: Chain([], _z3_equivalence, name="z3"), _z3_first),
-    Step("maximise", "milp", lambda p: isinstance(p, Equivalence),
-         lambda: Chain([], _maximise_equivalence, name="milp"), _the_rest),
+    Step("engine", "engine", lambda p: isinstance(p, Equivalence),
+         lambda: Chain([], _engine_equivalence, name="engine"), _the_rest),
     Step("z3-hopping", "z3", lambda p: isinstance(p, Difference) and _relus(p) <= MAX_RELUS_FOR_Z3,
-         lambda: Chain([], _z3_hopping, name="z3"), _all_left),
-    Step("maximise", "milp", lambda p: isinstance(p, Difference) and _relus(p) > MAX_RELUS_FOR_Z3,
-         lambda: Chain([], sup_by_maximization, name="milp"), _all_left),
+         lambda: Chain([], _z3_hopping, name="z3"), _z3_first),
+    Step("engine", "engine", lambda p: isinstance(p, Difference),
+         lambda: Chain([], _engine_difference, name="engine"), _the_rest),
 )
 
 # A named backend is the one chain of its kind for the problem, whatever its size.
 _NAMED = {
     ("arrangement", Equivalence): lambda: Chain([], _arrangement, name="arrangement"),
+    ("engine", Equivalence): lambda: Chain([], _engine_equivalence, name="engine"),
+    ("engine", Difference): lambda: Chain([], _engine_difference, name="engine"),
     ("z3", Equivalence): lambda: Chain([], _z3_equivalence, name="z3"),
     ("milp", Equivalence): lambda: Chain([], _maximise_equivalence, name="milp"),
     ("z3", Difference): lambda: Chain([], _z3_hopping, name="z3"),
@@ -256,7 +295,8 @@ _NAMED = {
 
 
 def solve_with(backend: str, problem, deadline: Deadline):
-    """Solve ``problem`` with the named backend ``"z3"`` or ``"milp"`` (one chain) within ``deadline``."""
+    """Solve ``problem`` with a named backend (``"engine"``, ``"z3"``, ``"milp"``, ``"arrangement"``: one
+    chain) within ``deadline``."""
     return _NAMED[backend, type(problem)]().solve(problem, deadline)
 
 
