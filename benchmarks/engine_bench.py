@@ -3,6 +3,8 @@
 Tools (each run is a child process killed at ``--cap`` seconds, reported as ">cap"):
 
 * ``engine``: :func:`verify.engine.worst_case_error` (exact, witnesses re-evaluated exactly);
+* ``default``: what ``verify error NET --box 0,1`` runs, :func:`verify.analysis.worst_case_error` with the
+  default backend ``auto`` (a short z3 attempt on networks of at most 16 ReLUs, then the engine);
 * ``gurobi``: Gurobi 13 (gurobipy, restricted licence), big-M MILP with interval big-M constants
   (``benchmarks/milp_peers.py``), 2 threads, float;
 * ``highs``: the same MILPs solved by HiGHS, float;
@@ -27,7 +29,7 @@ HERE = Path(__file__).parent
 NETS = ["random_4-16-16-1.json", "random_4-16-16-1_float32.json", "random_4-16-16-1_decimal17.json",
         "maxpool3x3_9-16-16-1.json", "maxpool3x3_9-32-32-1_float32.json", "random_9-32-32-1.json",
         "random_9-64-64-1.json"]
-TOOLS = ["engine", "gurobi", "highs", "plain-z3", "previous"]
+TOOLS = ["engine", "default", "gurobi", "highs", "plain-z3", "previous"]
 
 
 def _peak_mb() -> float:
@@ -58,6 +60,11 @@ def _job(tool, name, box_text, q):
             note = f"{float(r.sup_over):.6f} / {float(r.sup_under):.6f} {r.status}"
             nodes = sum(s.get("nodes", 0) for side in ("over", "under") for s in r.stats[side]["subproblems"])
             note += f", {nodes} nodes"
+        elif tool == "default":
+            from verify.analysis import worst_case_error
+
+            r = worst_case_error(net, box)
+            note = f"{float(r.sup_over):.6f} / {float(r.sup_under):.6f} {r.status}"
         elif tool == "previous":
             from verify.analysis import worst_case_error
 

@@ -57,18 +57,20 @@ def worst_case_error(net: Network, box: Box, *, timeout: float | None = None, sa
     if box.dim != net.n_inputs:
         raise VerifyError(f"box has dimension {box.dim}, the network has {net.n_inputs} inputs")
     return both_sides(net, reference_network(net), box, timeout=timeout, samples=samples, seed=seed,
-                      backend=backend)
+                      backend=backend, against_max=True)
 
 
 def both_sides(f: Network, g: Network, box: Box, *, timeout: float | None = None, samples: int = 512,
-               seed: int = 0, backend: str = "auto") -> ErrorResult:
+               seed: int = 0, backend: str = "auto", against_max: bool = False) -> ErrorResult:
     """Exact ``sup (f - g)`` (``sup_over``) and ``sup (g - f)`` (``sup_under``) over ``box``, with witnesses.
 
     The shared engine of :func:`worst_case_error` (``g`` the max reference) and
     :func:`verify.analysis.compare.worst_case_difference`: each side is a
     :class:`~verify.reductions.auto.Difference` solved by the ``backend``'s chain ("auto", "engine", "z3"
     or "milp", :mod:`verify.reductions.auto`), both within one deadline. For "auto" both sides are sized
-    by the ReLUs of ``f`` (the network under test; the max reference has none).
+    by the ReLUs of ``f`` (the network under test; the max reference has none). ``against_max``: ``g`` is
+    ``f``'s max reference, so the engine's closed trees (when recorded) make a certificate of the result
+    (:mod:`verify.engine.certificate`).
     """
     if backend not in auto.BACKENDS or backend == "arrangement":
         raise VerifyError(f"unknown backend {backend!r}: expected auto, engine, z3 or milp")
@@ -92,4 +94,14 @@ def both_sides(f: Network, g: Network, box: Box, *, timeout: float | None = None
         upper_over=s1.value if s1.status is Status.PROVED else s1.upper,
         upper_under=s2.value if s2.status is Status.PROVED else s2.upper,
         reason=reason, backend=used, stats={"over": s1.stats, "under": s2.stats},
+        proof=_engine_proof(s1, s2) if against_max and status is Status.PROVED else None,
     )
+
+
+def _engine_proof(over, under):
+    """Both sides' closed trees, when the engine decided both and recorded them."""
+    from ..engine.certificate import EngineProof, SideTrees
+
+    if isinstance(over.proof, SideTrees) and isinstance(under.proof, SideTrees):
+        return EngineProof("error", over.proof, under.proof)
+    return None

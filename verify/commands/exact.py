@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..analysis.exactness import check_exact
 from ..analysis.results import EXIT_CODES
 from .common import add_certificate_arg, add_network_arg, add_query_args, domain_of, load, save_certificate_of
+from .engine_options import add_engine_args, engine_options_of
 from .render import show
 
 __all__ = ["register", "run"]
@@ -19,13 +20,15 @@ def register(sub) -> None:
                         "(bias-free, <= 2 hidden layers, on R^d: rays of the network's hyperplane arrangement)")
     add_query_args(p)
     add_certificate_arg(p)
+    add_engine_args(p)
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
     net = load(args)
     domain = domain_of(args, net)
-    result = check_exact(net, domain, timeout=args.timeout, backend=args.backend)
+    with engine_options_of(args):
+        result = check_exact(net, domain, timeout=args.timeout, backend=args.backend)
     save_certificate_of(args, net, result)
     show(args.json, result, label=net.name or args.network)
     return EXIT_CODES[result.status]

@@ -40,7 +40,7 @@ from .entry import maximize
 from .search import SearchConfig
 
 __all__ = ["DifferenceResult", "sup_difference", "both_sides", "worst_case_error", "check_equivalent",
-           "check_exact", "max_windows"]
+           "check_exact", "max_windows", "subproblems"]
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,8 @@ class DifferenceResult:
     upper: Fraction | None
     stopped: bool = False
     stats: dict = field(default_factory=dict)
+    # with record_tree: the closed tree of sub-problem k of output o (:func:`subproblems`), by (o, k)
+    trees: dict | None = field(default=None, compare=False)
 
 
 def max_windows(g: Network):
@@ -104,9 +106,9 @@ def _lifted(f: Network, o: int, window, box: Box):
     return net, lbox, cons
 
 
-def _subproblems(f: Network, g: Network | None, o: int, box: Box, reference: str):
+def subproblems(f: Network, g: Network | None, o: int, box: Box, reference: str):
     """``[(network, box, constraints, map witness -> point of f's inputs)]`` whose largest supremum is
-    ``sup (f_o - g_o)``."""
+    ``sup (f_o - g_o)`` (a tree certificate names them by their index here: keep the order stable)."""
     d = f.n_inputs
     ident = lambda x: tuple(x)  # noqa: E731
     wins = max_windows(g) if g is not None else None
@@ -137,7 +139,7 @@ def _order(subs, f, g, o, rng):
     from ..backends.evaluator import evaluate_batch
 
     scores = []
-    for net, bx, cons, _ in subs:
+    for net, bx, cons, *_ in subs:
         lo = np.array([float(v) for v in bx.lo])
         hi = np.array([float(v) for v in bx.hi])
         X = lo + (hi - lo) * rng.random((512, len(lo)))
@@ -151,11 +153,16 @@ def _order(subs, f, g, o, rng):
 
 def sup_difference(f: Network, g: Network | None, box: Box, *, deadline=None, floor=None, stop_above=None,
                    config: SearchConfig | None = None, reference: str = "lifted", node_limit: int | None = None,
-                   workers: int | None = None, scheduler: str | None = None, seed: int = 0) -> DifferenceResult:
+                   workers: int | None = None, scheduler: str | None = None, seed: int = 0,
+                   record_tree: bool | None = None) -> DifferenceResult:
     """Exact ``sup_{x in box} max_o (f_o(x) - g_o(x))`` (``g=None``: ``sup max_o f_o``), with an exact witness.
 
-    ``reference``: "lifted" or "cones" for a max-pooling ``g`` (module docstring).
+    ``reference``: "lifted" or "cones" for a max-pooling ``g`` (module docstring). ``record_tree`` (default:
+    :data:`verify.engine.entry.OPTIONS`) keeps the closed tree of every sub-problem in ``trees``.
     """
+    from .entry import OPTIONS
+
+    record = OPTIONS["record_trees"] if record_tree is None else record_tree
     if g is not None and (g.n_inputs != f.n_inputs or g.n_outputs != f.n_outputs):
         raise VerifyError(f"networks have different shapes: {f.n_inputs}->{f.n_outputs} and {g.n_inputs}->{g.n_outputs}")
     if box.dim != f.n_inputs:
@@ -170,12 +177,16 @@ def sup_difference(f: Network, g: Network | None, box: Box, *, deadline=None, fl
     status = Status.PROVED
     upper = None
     stats = {"subproblems": []}
+    trees = {} if record else None
     for o in range(f.n_outputs):
-        subs = _order(_subproblems(f, g, o, box, reference), f, g, o, rng)
-        for net, bx, cons, back in subs:
+        indexed = [sub + (k,) for k, sub in enumerate(subproblems(f, g, o, box, reference))]
+        for net, bx, cons, back, k in _order(indexed, f, g, o, rng):
             r = maximize(net, bx, cons, deadline=deadline, floor=best, stop_above=stop_above, config=config,
-                         node_limit=node_limit, workers=workers, scheduler=scheduler, seed=seed)
+                         node_limit=node_limit, workers=workers, scheduler=scheduler, seed=seed,
+                         record_tree=record)
             stats["subproblems"].append(r.stats)
+            if record:
+                trees[(o, k)] = r.record
             if r.value is not None and (best is None or r.value > best):
                 best, best_x, best_o = r.value, back(r.witness), o
             if r.status is not Status.PROVED:
@@ -185,7 +196,7 @@ def sup_difference(f: Network, g: Network | None, box: Box, *, deadline=None, fl
                     upper = None
                     stats["unbounded_upper"] = True
             if r.stopped:
-                return _finish(f, g, Status.PROVED, best, best_x, best_o, best, True, stats)
+                return _finish(f, g, Status.PROVED, best, best_x, best_o, best, True, stats, trees)
     if status is Status.PROVED:
         upper = best
     elif upper is not None and best is not None:
@@ -193,16 +204,16 @@ def sup_difference(f: Network, g: Network | None, box: Box, *, deadline=None, fl
     if stats.get("unbounded_upper"):
         upper = None
     value = best if best_x is not None else None
-    return _finish(f, g, status, value, best_x, best_o, upper, False, stats)
+    return _finish(f, g, status, value, best_x, best_o, upper, False, stats, trees)
 
 
-def _finish(f, g, status, value, x, o, upper, stopped, stats):
+def _finish(f, g, status, value, x, o, upper, stopped, stats, trees=None):
     if x is not None:
         fv = evaluate(f, x)[o]
         gv = evaluate(g, x)[o] if g is not None else 0
         if fv - gv != value:  # pragma: no cover - the engine re-checks its witnesses already
             raise AssertionError(f"difference witness does not reproduce: {fv - gv} != {value}")
-    return DifferenceResult(status, value, x, o, upper, stopped, stats)
+    return DifferenceResult(status, value, x, o, upper, stopped, stats, trees)
 
 
 def both_sides(f: Network, g: Network, box: Box, *, timeout=None, config=None, reference="lifted",
@@ -215,7 +226,7 @@ def both_sides(f: Network, g: Network, box: Box, *, timeout=None, config=None, r
     over = sup_difference(f, g, box, **kw)
     under = sup_difference(g, f, box, **kw)
     ok = over.status is Status.PROVED and under.status is Status.PROVED
-    return ErrorResult(
+    return ErrorResult(proof=_proof("error", f, g, over, under, reference) if ok else None,
         status=Status.PROVED if ok else Status.UNKNOWN, domain=box, seconds=deadline.elapsed(),
         sup_over=over.value, sup_under=under.value, witness_over=over.witness, witness_under=under.witness,
         output_over=over.output or 0, output_under=under.output or 0, upper_over=over.upper,
@@ -252,10 +263,10 @@ def check_equivalent(f: Network, g: Network, domain=None, *, timeout=None, confi
         box = domain
     kw = dict(deadline=deadline, config=config, floor=Fraction(0), stop_above=Fraction(0), node_limit=node_limit,
               workers=workers, scheduler=scheduler)
-    stats = {}
+    stats, sides = {}, {}
     for a, b, side in ((f, g, "over"), (g, f, "under")):
         r = sup_difference(a, b, box, **kw)
-        stats[side] = r.stats
+        stats[side], sides[side] = r.stats, r
         if r.value is not None and r.value > 0:
             x = r.witness
             v1, v2 = evaluate(f, x)[r.output], evaluate(g, x)[r.output]
@@ -268,8 +279,19 @@ def check_equivalent(f: Network, g: Network, domain=None, *, timeout=None, confi
         if r.status is not Status.PROVED:
             return ExactnessResult(Status.UNKNOWN, domain, deadline.elapsed(), reason=f"engine did not finish ({side})",
                                    backend="engine", query=query)
-    res = ExactnessResult(Status.PROVED, domain, deadline.elapsed(), reason=note, backend="engine", query=query)
-    return res
+    proof = _proof("exact", f, g, sides["over"], sides["under"], "lifted") if query == "exact" else None
+    return ExactnessResult(Status.PROVED, domain, deadline.elapsed(), reason=note, backend="engine", query=query,
+                           proof=proof)
+
+
+def _proof(query, f, g, over: DifferenceResult, under: DifferenceResult, reference: str):
+    """The trees of both sides as a certificate's proof, when they were recorded and ``g`` is ``f``'s max
+    reference (what the certificate's checker rebuilds)."""
+    from .certificate import EngineProof, SideTrees
+
+    if over.trees is None or under.trees is None or max_windows(g) is None:
+        return None
+    return EngineProof(query, SideTrees(over.trees, reference), SideTrees(under.trees, reference))
 
 
 def check_exact(net: Network, domain=None, **kw) -> ExactnessResult:

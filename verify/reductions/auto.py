@@ -233,7 +233,12 @@ def _engine_difference(problem: Difference, deadline: Deadline):
     upper = r.value if r.status is Status.PROVED else r.upper
     reason = "" if r.status is Status.PROVED else (
         "timeout" if upper is not None else "timeout (no finite upper bound was reached)")
-    return SupResult(r.status, r.value, r.witness, r.output, upper, r.stats, reason=reason)
+    proof = None
+    if r.trees is not None and r.status is Status.PROVED:
+        from ..engine.certificate import SideTrees
+
+        proof = SideTrees(r.trees, "lifted")
+    return SupResult(r.status, r.value, r.witness, r.output, upper, r.stats, reason=reason, proof=proof)
 
 
 # -- the table of steps ---------------------------------------------------------------------------------
