@@ -5,6 +5,7 @@ Tools (each run is a child process killed at ``--cap`` seconds, reported as ">ca
 * ``engine``: :func:`verify.engine.worst_case_error` (exact, witnesses re-evaluated exactly);
 * ``default``: what ``verify error NET --box 0,1`` runs, :func:`verify.analysis.worst_case_error` with the
   default backend ``auto`` (a short z3 attempt on networks of at most 16 ReLUs, then the engine);
+* ``parallel``: the same with the engine's tree farmed out to 2 local processes (``--workers 2``);
 * ``gurobi``: Gurobi 13 (gurobipy, restricted licence), big-M MILP with interval big-M constants
   (``benchmarks/milp_peers.py``), 2 threads, float;
 * ``highs``: the same MILPs solved by HiGHS, float;
@@ -63,6 +64,13 @@ def _job(tool, name, box_text, q):
         elif tool == "default":
             from verify.analysis import worst_case_error
 
+            r = worst_case_error(net, box)
+            note = f"{float(r.sup_over):.6f} / {float(r.sup_under):.6f} {r.status}"
+        elif tool == "parallel":
+            from verify.analysis import worst_case_error
+            from verify.engine.entry import set_options
+
+            set_options(workers=2)
             r = worst_case_error(net, box)
             note = f"{float(r.sup_over):.6f} / {float(r.sup_under):.6f} {r.status}"
         elif tool == "previous":
@@ -129,28 +137,34 @@ def main(argv=None):
     ap.add_argument("--only", nargs="*", default=None, help="network file names")
     ap.add_argument("--tools", nargs="*", default=TOOLS)
     ap.add_argument("--box", default="0,1")
+    ap.add_argument("--base", default="engine", help="the tool the ratios divide by (engine or default)")
+    ap.add_argument("--slow-cap", type=float, default=None,
+                    help="a smaller cap for the routes known to be slow (plain-z3, previous)")
     args = ap.parse_args(argv)
     names = args.only or NETS
-    peers = [t for t in args.tools if t != "engine"]
-    print(f"| network | {' | '.join(args.tools)} | {' | '.join(p + ' / engine' for p in peers)} |")
+    base = args.base
+    peers = [t for t in args.tools if t != base]
+    print(f"| network | {' | '.join(args.tools)} | {' | '.join(p + ' / ' + base for p in peers)} |")
     print("|---|" + "---|" * (len(args.tools) + len(peers)))
     for name in names:
         cells, secs = [], {}
+        caps = {}
         for tool in args.tools:
-            s, note, mb = run_capped(tool, name, args.box, args.cap)
+            caps[tool] = args.slow_cap if args.slow_cap and tool in ("plain-z3", "previous") else args.cap
+            s, note, mb = run_capped(tool, name, args.box, caps[tool])
             secs[tool] = (s, note)
             mem = f", {mb:.0f} MB" if mb else ""
             cells.append(f"{s:.2f} s ({note}{mem})" if s is not None else f"{note}{mem}")
         ratios = []
-        e = secs.get("engine", (None, ""))[0]
+        e = secs.get(base, (None, ""))[0]
         for peer in peers:
             p, note = secs[peer]
             if e and p:
                 ratios.append(f"{p / e:.2f}x")
             elif e and p is None and note.startswith(">"):
-                ratios.append(f">{args.cap / e:.1f}x")
+                ratios.append(f">{caps[peer] / e:.1f}x")
             elif e is None and p is not None:
-                ratios.append(f"<{p / args.cap:.2f}x")
+                ratios.append(f"<{p / caps[base]:.2f}x")
             else:
                 ratios.append("n/a")
         print(f"| {name} | {' | '.join(cells)} | {' | '.join(ratios)} |", flush=True)

@@ -14,22 +14,30 @@ arrangement    exactness on R^d of a bias-free network              -> rays of i
                                                                     layers); half the time left
 symmetry       exactness on R^d, one output = max of all inputs     SymmetryToConeFaces -> z3 on the cone's
                                                                     faces; all the time left
-z3             every equivalence                                    -> one z3 query per output; at most
+z3             an equivalence of hand-built networks (every weight  -> one z3 query per output; all the
+               and bias a fraction with denominator at most         time (three quarters of a timeout)
+               ``HAND_BUILT_DENOMINATOR``)
+z3-short       any other equivalence                                -> one z3 query per output; at most
                                                                     ``Z3_FIRST_SECONDS`` (a quarter of the
                                                                     time left when a timeout is given)
 engine         every equivalence                                    [homogeneous reduction on R^d] -> the
                                                                     exact engine (:mod:`verify.engine`),
                                                                     both sides of every output; the rest
-z3-hopping     a supremum of at most ``MAX_RELUS_FOR_Z3`` ReLUs     -> region hopping with z3; at most
-                                                                    ``Z3_FIRST_SECONDS`` (or a quarter)
+z3-hopping     a supremum of hand-built networks, any size          -> region hopping with z3; all the time
+                                                                    (three quarters of a timeout)
+z3-short       any other supremum of at most ``MAX_RELUS_FOR_Z3``   -> region hopping with z3; at most
+               ReLUs                                                ``Z3_FIRST_SECONDS`` (or a quarter)
 engine         every supremum                                       -> the exact engine, max references
                                                                     kept as argmax cones; the rest
 =============  ===================================================  ==========================================
 
-Why z3 goes first, briefly: the constructions of the catalogue (max trees, pooling emulations) are
-identically equal to their reference on whole regions, where z3 proves ``unsat`` at once while a branch
-and bound must enumerate every activation region to show a difference of exactly 0; trained networks
-are refuted by z3 fast or handed to the engine, which solves them (benchmarks/engine_bench.py).
+Why z3 goes first, briefly: the constructions of the catalogue (max trees, truncated trees, pooling
+emulations, optimal approximations) meet their reference exactly, on whole regions or along the tie
+set, where z3 proves ``unsat`` at once while a branch and bound must reach every fully stable leaf to
+show a bound of exactly 0 (docs/engine.md, "The default route"). Such networks are written by hand or
+built by the toolkit, with small exact weights; trained networks arrive as float32 or 17-digit decimals
+(denominators of 2^10 and far more), are refuted by z3 fast or handed to the engine, which solves them
+(benchmarks/engine_bench.py). The weights only choose the order of the steps, never a verdict.
 
 The last step of every optimisation chain is pluggable: :data:`MAXIMIZER` is any callable
 ``(problem: Maximize, deadline) -> MaxResult`` (``sup`` of one output of a ReLU network over a box cut by
@@ -60,13 +68,16 @@ from .problems import Equivalence, Maximize, Supremum
 from .symmetry import SymmetryToConeFaces, is_max_of_all_on_rd, solve_cone_faces
 
 __all__ = ["Step", "STEPS", "Difference", "solve", "solve_with", "MAXIMIZER", "set_maximizer", "maximizer",
-           "Z3_FIRST_SECONDS", "MAX_RELUS_FOR_Z3", "BACKENDS"]
+           "Z3_FIRST_SECONDS", "MAX_RELUS_FOR_Z3", "HAND_BUILT_DENOMINATOR", "HAND_BUILT_Z3_SHARE", "BACKENDS",
+           "hand_built"]
 
 # The rules, in one place.
 Z3_FIRST_SECONDS = 10.0  # z3 decides structured constructions (trees, pooling) fast; then the maximiser
 Z3_FIRST_SHARE = 0.25  # ... or this share of the time left, when a timeout is given
 MAX_RELUS_FOR_Z3 = 16  # a supremum above this many ReLUs goes to the maximiser instead of z3 hopping
 MIN_LAST_SECONDS = 0.1  # the last step always gets at least this much
+HAND_BUILT_DENOMINATOR = 256  # weights with denominators up to this were written by hand (1/2, 1/9, 1/255)
+HAND_BUILT_Z3_SHARE = 0.75  # z3's share of a timeout on hand-built networks (all of it without one)
 BACKENDS = ("auto", "engine", "z3", "milp", "arrangement")
 ARRANGEMENT_SHARE = 0.5  # the arrangement route gives up (UNKNOWN) within this share of the time left
 
@@ -269,6 +280,26 @@ def _relus(problem: Difference) -> int:
     return problem.relus if problem.relus is not None else problem.f.n_relus + problem.g.n_relus
 
 
+def _hand_built_z3(left):
+    # Without a timeout z3 keeps the whole budget, as before the engine: on a construction the engine
+    # would search without end where z3 eventually answers.
+    return None if left is None else left * HAND_BUILT_Z3_SHARE
+
+
+def hand_built(*nets: Network) -> bool:
+    """Are all weights and biases of ``nets`` fractions with denominators at most
+    :data:`HAND_BUILT_DENOMINATOR` (a construction, not trained float weights)?"""
+    return all(max(net.weight_denominators, default=1) <= HAND_BUILT_DENOMINATOR for net in nets)
+
+
+def _difference_of_hand_built(problem) -> bool:
+    return isinstance(problem, Difference) and hand_built(problem.f, problem.g)
+
+
+def _equivalence_of_hand_built(problem) -> bool:
+    return isinstance(problem, Equivalence) and hand_built(problem.f, problem.g)
+
+
 def _arrangement_share(left):
     return None if left is None else left * ARRANGEMENT_SHARE
 
@@ -278,11 +309,14 @@ STEPS: tuple[Step, ...] = (
          _arrangement_share),
     Step("symmetry", "", is_max_of_all_on_rd,
          lambda: Chain([SymmetryToConeFaces()], solve_cone_faces, name="z3+symmetry"), _all_left),
-    Step("z3", "z3", lambda p: isinstance(p, Equivalence), lambda: Chain([], _z3_equivalence, name="z3"), _z3_first),
+    Step("z3", "z3", _equivalence_of_hand_built, lambda: Chain([], _z3_equivalence, name="z3"), _hand_built_z3),
+    Step("z3-short", "z3", lambda p: isinstance(p, Equivalence) and not _equivalence_of_hand_built(p),
+         lambda: Chain([], _z3_equivalence, name="z3"), _z3_first),
     Step("engine", "engine", lambda p: isinstance(p, Equivalence),
          lambda: Chain([], _engine_equivalence, name="engine"), _the_rest),
-    Step("z3-hopping", "z3", lambda p: isinstance(p, Difference) and _relus(p) <= MAX_RELUS_FOR_Z3,
-         lambda: Chain([], _z3_hopping, name="z3"), _z3_first),
+    Step("z3-hopping", "z3", _difference_of_hand_built, lambda: Chain([], _z3_hopping, name="z3"), _hand_built_z3),
+    Step("z3-short", "z3", lambda p: isinstance(p, Difference) and not _difference_of_hand_built(p)
+         and _relus(p) <= MAX_RELUS_FOR_Z3, lambda: Chain([], _z3_hopping, name="z3"), _z3_first),
     Step("engine", "engine", lambda p: isinstance(p, Difference),
          lambda: Chain([], _engine_difference, name="engine"), _the_rest),
 )
