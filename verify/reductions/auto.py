@@ -342,21 +342,41 @@ def solve_with(backend: str, problem, deadline: Deadline):
 def solve(problem, deadline: Deadline):
     """``auto``: the steps of :data:`STEPS` that apply, in order, until a verdict or the end of ``deadline``.
 
-    Returns ``(answer, step)``. An UNKNOWN answer is kept only if no later step runs. An answer with
-    ``seconds`` reports the time of the whole chain of steps.
+    Returns ``(answer, step)``. An UNKNOWN answer is kept only if no later step runs; its ``reason`` then
+    says what every step that ran found, which steps had no time left, and (for an equivalence) which
+    outputs were proved before the time was up. An answer with ``seconds`` reports the time of the whole
+    chain of steps.
     """
     answer, used = None, None
     steps = [s for s in STEPS if s.applies(problem)]
+    tried: list = []
     for step in steps:
         try:
             answer = step.chain().solve(problem, Deadline(step.budget(deadline.remaining())))
         except NotApplicable:
             continue  # the step's premise could not be shown: no verdict from it, go on
         used = step
+        tried.append((step, answer))
         if answer.status is not Status.UNKNOWN or deadline.expired():
             break
     if answer is None:  # pragma: no cover - every problem has a last step that always applies
         raise ToolkitBugError(f"no auto step for {type(problem).__name__}")
+    if answer.status is Status.UNKNOWN and hasattr(answer, "reason"):
+        answer = dataclasses.replace(answer, reason=_unknown_reason(steps, tried, answer))
     if hasattr(answer, "seconds"):
         answer = dataclasses.replace(answer, seconds=deadline.elapsed())
     return answer, used
+
+
+def _unknown_reason(steps, tried, answer) -> str:
+    """Every step's account of an UNKNOWN: what each one that ran said, and which had no time left."""
+    parts = [f"{step.name}: {a.reason or 'no answer'}" for step, a in tried]
+    ran = {id(step) for step, _ in tried}
+    skipped = [step.name for step in steps if id(step) not in ran]
+    if skipped:
+        parts.append(f"no time left for {', '.join(skipped)}")
+    text = "; ".join(parts)
+    if hasattr(answer, "proved_outputs") and "proved" not in text:
+        best = max((a.proved_outputs for _, a in tried if hasattr(a, "proved_outputs")), key=len, default=())
+        text += "; no output proved" if not best else f"; outputs {', '.join(map(str, best))} proved equal"
+    return text
