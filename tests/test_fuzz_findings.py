@@ -85,3 +85,13 @@ def test_search_checks_all_its_outputs_first(capsys, tmp_path):
     assert main(["build", "max-tree", "--d", "2", "-o", str(net)]) == 0
     capsys.readouterr()
     _refused(capsys, ["describe", net, "-o", tmp_path / "no" / "s.json"], "does not exist")
+
+
+def test_the_engine_refuses_numbers_beyond_float_range(capsys, tmp_path):
+    """was: OverflowError in the engine's float bounds (exit 4) for a 1e400 weight with `--backend engine`;
+    now refused up front like `--backend milp`, naming the file and the place; auto stays exact."""
+    net = tmp_path / "huge.json"
+    net.write_text('{"format": "relu-net/1", "inputs": 2, "layers": [{"weights": [["1e400", 0], [0, 1]], '
+                   '"activation": "relu"}, {"weights": [["1e-400", 1]], "activation": "linear"}]}')
+    _refused(capsys, ["error", net, "--box", "0,1", "--backend", "engine"], "layer 1, row 1, column 1")
+    _refused(capsys, ["exact", net, "--box", "0,1", "--backend", "engine"], "--backend z3 or auto is exact")

@@ -28,9 +28,9 @@ def register(sub) -> None:
 def run(args) -> int:
     net = load(args)
     box = domain_of(args, net)
-    if args.backend == "milp":
-        refuse_beyond_float_range(args, net, box, "the MILP backend (HiGHS guidance)",
-                                  "--backend z3 or auto is exact for it")
+    if args.backend in ("milp", "engine"):  # float-guided by nature (HiGHS LPs): refused up front
+        refuse_beyond_float_range(args, net, box, "the MILP backend (HiGHS guidance)" if args.backend == "milp"
+                                  else "the engine (float LP bounds)", "--backend z3 or auto is exact for it")
     with engine_options_of(args):
         r = worst_case_error(net, box, timeout=time_left(args), backend=args.backend)
     save_certificate_of(args, net, r)
