@@ -42,6 +42,7 @@ COMMANDS = (
     "sweep",
     "describe",
     "search",
+    "diff",
 )
 
 class _Parser(argparse.ArgumentParser):
