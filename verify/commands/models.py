@@ -67,6 +67,14 @@ def load_model(path: str, *, keep_layers: bool = False, input_shape: tuple[int, 
         return Model(load_network(path))
     else:
         raise VerifyError(f"{path}: unknown model type {ext!r} (expected .json, .onnx, .pt or .pth)")
+    if net.n_outputs == 1 and not net.has_explicit_windows:
+        # A model that is itself one max pooling window (its output the max of inputs) states its window:
+        # the max of those inputs is then the reference, not "the max of all pixels" by default.
+        from ..io._tensors import infer_windows
+
+        windows = infer_windows(net)
+        if windows is not None:
+            net = Network(net.graph, net.inputs, net.outputs, windows=windows, name=net.name)
     return Model(net, None if shape is None else tuple(shape))
 
 
