@@ -43,6 +43,7 @@ COMMANDS = (
     "describe",
     "search",
     "diff",
+    "pool_replacement_cmd",
 )
 
 class _Parser(argparse.ArgumentParser):
