@@ -33,7 +33,8 @@ class Progress:
         self.start = time.monotonic()
         self.fields: dict = {}
         self._lock = threading.Lock()
-        self.bar = tqdm(desc=desc, file=stream or sys.stderr, total=None, leave=False, dynamic_ncols=True,
+        stream = stream or sys.stderr
+        self.bar = tqdm(desc=desc, file=stream, total=None, leave=False, ncols=_columns(stream), nrows=24,
                         bar_format="{desc}: {elapsed} {postfix}", mininterval=0.2)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._tick, args=(interval,), daemon=True)
@@ -52,11 +53,15 @@ class Progress:
             self.bar.set_postfix_str(self.text(), refresh=False)
 
     def text(self) -> str:
-        """The postfix: ``nodes 120  step 3/8  bracket [0.142, 0.15]  output 2``."""
+        """The postfix, e.g. ``piece 2/3  nodes 120  bracket [0.142, 0.15]``."""
         f = self.fields
         parts = []
+        if "piece" in f:
+            parts.append(f"piece {f['piece']}" + (f"/{f['pieces']}" if "pieces" in f else ""))
         if "nodes" in f:
             parts.append(f"nodes {f['nodes']}")
+        if "rounds" in f:
+            parts.append(f"z3 rounds {f['rounds']}")
         if "step" in f:
             parts.append(f"step {f['step']}" + (f"/{f['steps']}" if "steps" in f else ""))
         if "attained" in f or "upper" in f:
@@ -72,6 +77,18 @@ class Progress:
             self.bar.close()
 
 
+def _columns(stream) -> int:
+    """The terminal's width. A fresh pseudo-terminal reports 0 x 0, with which tqdm prints nothing (its
+    bar is "below the screen"), hence the explicit ``ncols`` and ``nrows``."""
+    import os
+
+    try:
+        cols = os.get_terminal_size(stream.fileno()).columns
+    except (AttributeError, OSError, ValueError):
+        cols = 0
+    return cols if cols > 20 else 100
+
+
 def _dec(v) -> str:
     if v is None:
         return "?"
@@ -79,8 +96,9 @@ def _dec(v) -> str:
 
 
 def report(**fields) -> None:
-    """Tell the active bar (if any) what the current loop knows: ``nodes=``, ``step=``, ``steps=``,
-    ``attained=``, ``upper=``, ``note=``. A no-op without a bar."""
+    """Tell the active bar (if any) what the current loop knows: ``piece=``/``pieces=`` (decomposition),
+    ``nodes=`` (branch and bound), ``rounds=`` (z3 region hopping), ``step=``/``steps=`` (other loops),
+    ``attained=``, ``upper=`` (the current bracket), ``note=``. A no-op without a bar."""
     bar = _CURRENT
     if bar is not None:
         bar.update(**fields)

@@ -266,12 +266,13 @@ def decomposed_difference(f: Network, g: Network, box: Box, *, solver: Solver | 
             else:
                 # An equal share of the time left for each piece left (what one does not use rolls over),
                 # so a hard first piece cannot leave the others without a bracket.
+                report(piece=len(pieces) + 1, pieces=len(groups))
                 left = deadline.remaining()
                 share = None if left is None else left / (len(groups) - len(pieces))
                 result = solver(fs, gs, sub, timeout=share)
                 calls += 1
             seen.append(result)
-            report(step=len(pieces) + 1, steps=len(groups), attained=max(r.sup_abs for r in seen),
+            report(piece=len(pieces) + 1, pieces=len(groups), attained=max(r.sup_abs for r in seen),
                    upper=max(_upper_abs(r) for r in seen))
         piece = Piece(len(pieces), tuple(outs), len(support), result)
         pieces.append(piece)
