@@ -16,6 +16,7 @@ from ..errors import VerifyError
 from ..status import Status
 from .common import emit_json, timeout_arg
 from .models import load_model, parse_input_shape
+from .options import add_quiet_arg, difference_backends
 from .render import show
 from .windows_arg import add_windows_args, attach_windows, windows_of
 
@@ -31,8 +32,9 @@ def register(sub) -> None:
     p.add_argument("--box", metavar="LO,HI", default=None,
                    help="the box [LO,HI]^d (exact decimals or fractions); needed unless --equal (default R^d)")
     p.add_argument("--equal", action="store_true", help="decide A == B instead (exit 0 equal, 1 different, 3 unknown)")
-    p.add_argument("--backend", choices=("auto", "z3", "milp"), default="auto",
-                   help="auto (default: the route of verify.reductions.auto), z3 or milp")
+    p.add_argument("--backend", choices=difference_backends(), default="auto",
+                   help="auto (default: the route of verify/reductions/auto.py) or one named chain: "
+                        + ", ".join(b for b in difference_backends() if b != "auto"))
     p.add_argument("--no-decompose", action="store_true",
                    help="solve the whole networks at once instead of output by output (no per-output answers)")
     p.add_argument("--input-shape", metavar="C,H,W", default=None, help="torch models: one input's shape without batch")
@@ -40,7 +42,7 @@ def register(sub) -> None:
     p.add_argument("--timeout", type=timeout_arg, metavar="SECONDS", default=None,
                    help="give up after this many seconds (result UNKNOWN with sound brackets, exit code 3)")
     p.add_argument("--json", action="store_true", help="print the result as JSON (numbers as exact strings)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar on stderr")
+    add_quiet_arg(p)
     p.set_defaults(func=run)
 
 

@@ -15,7 +15,7 @@ from ..errors import VerifyError
 from ..status import Status
 from .common import emit_json, timeout_arg
 from .models import load_model, parse_input_shape
-from .options import add_quiet_arg
+from .options import add_quiet_arg, difference_backends
 from .render import show
 
 __all__ = ["register", "run"]
@@ -31,8 +31,9 @@ def register(sub) -> None:
     p.add_argument("--box", metavar="LO,HI", required=True, help="the input box [LO,HI]^d (exact decimals or fractions)")
     p.add_argument("--bounds", choices=("interval", "lp"), default="interval",
                    help="how the pooling inputs are bounded from the layers above (default interval)")
-    p.add_argument("--backend", choices=("auto", "z3", "milp"), default="auto",
-                   help="per-window engine: auto (default route), z3 or milp")
+    p.add_argument("--backend", choices=difference_backends(), default="auto",
+                   help="auto (default: the route of verify/reductions/auto.py) or one named chain: "
+                        + ", ".join(b for b in difference_backends() if b != "auto"))
     p.add_argument("--whole-model", action="store_true",
                    help="also the exact worst-case difference of the two whole models (small models only)")
     p.add_argument("--input-shape", metavar="C,H,W", default=None, help="torch models: one input's shape without batch")
