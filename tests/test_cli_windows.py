@@ -131,3 +131,29 @@ def test_diff_of_onnx_models_agrees_with_onnxruntime(tmp_path, capsys):
         assert abs(gap - float(F(out[f"sup_{side}"]))) < 1e-4
     # the overall answer is the largest of the per-output answers
     assert F(out["sup_abs"]) == max(max(F(p["sup_over"]), F(p["sup_under"])) for p in out["per_output"])
+
+
+def test_diff_of_torch_files_by_extension(tmp_path, capsys):
+    # max(a, b) = relu(a - b) + b as a torch Sequential (hand weights, exact in float32) against the
+    # mean (a + b)/2 as a Linear: sup(max - mean) on [0,1]^2 = 1/2 at a vertex (1, 0) or (0, 1), and
+    # sup(mean - max) = 0 (mean <= max); the torch file against itself differs by 0.
+    torch = pytest.importorskip("torch")
+    from torch import nn
+
+    mx = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1))
+    mean = nn.Sequential(nn.Linear(2, 1))
+    with torch.no_grad():
+        mx[0].weight.copy_(torch.tensor([[1.0, -1.0], [0.0, 1.0], [0.0, -1.0]]))
+        mx[0].bias.zero_()
+        mx[2].weight.copy_(torch.tensor([[1.0, 1.0, -1.0]]))
+        mx[2].bias.zero_()
+        mean[0].weight.copy_(torch.tensor([[0.5, 0.5]]))
+        mean[0].bias.zero_()
+    pa, pb = tmp_path / "max.pt", tmp_path / "mean.pt"
+    torch.save(mx, pa)
+    torch.save(mean, pb)
+    assert main(["diff", str(pa), str(pb), "--box", "0,1", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert (out["sup_over"], out["sup_under"]) == ("1/2", "0")
+    assert main(["diff", str(pa), str(pa), "--equal", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["status"] == "PROVED"
