@@ -135,6 +135,10 @@ def test_windows_on_diff_are_checked_against_the_supports(files, capsys):
     ["diff", "{pool}", "{meanpool}", "--box", "0,1", "--windows", "[[0,1],[x]]"],
     ["diff", "{pool}", "{meanpool}", "--box", "0,1", "--windows-from", "{tree4}.missing"],
     ["diff", "{tree4}", "{mean4}", "--box", "0,1", "--timeout", "-1"],
+    ["diff", "{tree4}", "{mean4}", "--box", "0,1", "--input-shape", "1,x"],
+    ["diff", "{tree4}", "{mean4}", "--box", "0,1", "--windows", "0,1", "--windows-from", "{tree4}"],  # both
+    ["exact", "{pool}", "--windows", "pool:2x2/2@2x4;"],
+    ["error", "{pool}", "--box", "0,1", "--windows", "0,1,4,5;2,3,6,99"],
 ])
 def test_diff_bad_input_one_line_exit_2(files, args):
     proc = run(*[a.format(**files) for a in args])
