@@ -35,7 +35,7 @@ class Progress:
         self._lock = threading.Lock()
         stream = stream or sys.stderr
         self.bar = tqdm(desc=desc, file=stream, total=None, leave=False, ncols=_columns(stream), nrows=24,
-                        bar_format="{desc}: {elapsed} {postfix}", mininterval=0.2)
+                        bar_format="{desc}: {elapsed}{postfix}", mininterval=0.2)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._tick, args=(interval,), daemon=True)
         self._thread.start()
