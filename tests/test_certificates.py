@@ -46,19 +46,21 @@ def roundtrip(cert: dict) -> dict:
 
 @pytest.fixture(scope="module")
 def certs():
+    # The SMT-LIB certificate kind is the one of answers z3 gives (the default route may answer with
+    # another kind, e.g. the arrangement route on R^d: tests/test_arrangement.py).
     out = {}
     net = max_tree(4, "B")
-    out["exact-proved-reals"] = roundtrip(certificate_for(net, check_exact(net)))
-    out["exact-proved-box"] = roundtrip(certificate_for(net, check_exact(net, Box.cube(4, -1, 2))))
+    out["exact-proved-reals"] = roundtrip(certificate_for(net, check_exact(net, backend="z3")))
+    out["exact-proved-box"] = roundtrip(certificate_for(net, check_exact(net, Box.cube(4, -1, 2), backend="z3")))
     pool = pool2d(3, 3, 2, 1, "skip")
-    out["exact-proved-pool"] = roundtrip(certificate_for(pool, check_exact(pool, Box.cube(9))))
+    out["exact-proved-pool"] = roundtrip(certificate_for(pool, check_exact(pool, Box.cube(9), backend="z3")))
     trunc = truncated_tree(4, 1, "A")
-    r = check_exact(trunc)
+    r = check_exact(trunc, backend="z3")
     assert r.status is Status.REFUTED
     out["exact-refuted"] = roundtrip(certificate_for(trunc, r))
     mean = mean_network(3)
-    out["error-mean"] = roundtrip(certificate_for(mean, worst_case_error(mean, Box.cube(3))))
-    out["error-trunc"] = roundtrip(certificate_for(trunc, worst_case_error(trunc, Box.cube(4, -1, 1))))
+    out["error-mean"] = roundtrip(certificate_for(mean, worst_case_error(mean, Box.cube(3), backend="z3")))
+    out["error-trunc"] = roundtrip(certificate_for(trunc, worst_case_error(trunc, Box.cube(4, -1, 1), backend="z3")))
     return out
 
 

@@ -6,7 +6,7 @@ from fractions import Fraction as F
 import numpy as np
 import pytest
 
-from verify.analysis.decompose import (decompose_pairs, decomposed_difference, decomposed_error, milp_solver,
+from verify.analysis.decompose import (decompose_pairs, decomposed_difference, decomposed_error, chain_solver,
                                        output_supports, restrict)
 from verify.analysis.results import Status
 from verify.analysis.worst_case import both_sides, worst_case_error
@@ -132,7 +132,7 @@ def test_eight_identical_windows_cost_one_window():
 
     def counting(f, g, b, timeout=None):
         calls.append(f.n_inputs)
-        return milp_solver()(f, g, b, timeout=timeout)
+        return chain_solver()(f, g, b, timeout=timeout)
 
     d = decomposed_error(net, box, solver=counting)
     assert calls == [4] and d.solver_calls == 1 and d.distinct == 1

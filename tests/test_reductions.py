@@ -118,17 +118,30 @@ def test_input_slice_lifts_witnesses_to_the_full_space():
 def test_auto_rules_pick_the_documented_steps():
     tree = max_tree(5, "B")
     exact = Equivalence(tree, reference_network(tree), RealSpace(5), "exact")
-    assert [s.name for s in auto.STEPS if s.applies(exact)] == ["arrangement", "symmetry", "z3", "maximise"]
+    assert [s.name for s in auto.STEPS if s.applies(exact)] == ["arrangement", "symmetry", "z3", "engine"]
     boxed = Equivalence(tree, reference_network(tree), Box.cube(5), "exact")
-    assert [s.name for s in auto.STEPS if s.applies(boxed)] == ["z3", "maximise"]
+    assert [s.name for s in auto.STEPS if s.applies(boxed)] == ["z3", "engine"]
+    trained = random_relu_network([4, 16, 16, 1], seed=1)  # weights with denominators up to 2^10
+    assert not auto.hand_built(trained) and auto.hand_built(tree, mean_network(9))
+    eq_trained = Equivalence(trained, reference_network(trained), Box.cube(4), "exact")
+    assert [s.name for s in auto.STEPS if s.applies(eq_trained)] == ["z3-short", "engine"]
     small = auto.Difference(mean_network(4), reference_network(mean_network(4)), Box.cube(4))
-    big = auto.Difference(random_relu_network([4, 16, 16, 1], seed=1),
-                          reference_network(random_relu_network([4, 16, 16, 1], seed=1)), Box.cube(4))
-    assert [s.backend for s in auto.STEPS if s.applies(small)] == ["z3"]
-    assert [s.backend for s in auto.STEPS if s.applies(big)] == ["milp"]
-    # the budget of the first z3 step: 10 s, or a quarter of what is left
-    z3_step = next(s for s in auto.STEPS if s.name == "z3")
-    assert z3_step.budget(None) == 10.0 and z3_step.budget(8.0) == 2.0
+    big = auto.Difference(trained, reference_network(trained), Box.cube(4))
+    small_trained = random_relu_network([4, 4, 1], seed=1)
+    assert not auto.hand_built(small_trained)
+    small_t = auto.Difference(small_trained, reference_network(small_trained), Box.cube(4))
+    # hand-built: z3 region hopping first, whatever the size; trained: the engine (after a short z3
+    # turn when small)
+    assert [s.name for s in auto.STEPS if s.applies(small)] == ["z3-hopping", "engine"]
+    assert [s.name for s in auto.STEPS if s.applies(small_t)] == ["z3-short", "engine"]
+    assert [s.name for s in auto.STEPS if s.applies(big)] == ["engine"]
+    # budgets: a short first turn is 10 s or a quarter of what is left; on hand-built networks z3 keeps
+    # all the time without a timeout, three quarters of one
+    for step in auto.STEPS:
+        if step.name == "z3-short":
+            assert step.budget(None) == 10.0 and step.budget(8.0) == 2.0
+        if step.name in ("z3", "z3-hopping"):
+            assert step.budget(None) is None and step.budget(8.0) == 6.0
 
 
 def test_the_last_step_of_the_chains_is_pluggable():

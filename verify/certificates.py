@@ -67,6 +67,7 @@ CERTIFICATE_FORMAT = "verify-certificate/1"
 OTHER_KINDS = {
     "verify-arrangement/1": (".analysis.arrangement_check", "recheck_arrangement"),
     "verify-search/1": (".analysis.search_check", "recheck_search"),
+    "verify-engine-tree/1": (".engine.certificate_check", "recheck_engine_certificate"),
 }
 
 
@@ -276,8 +277,8 @@ def error_certificate(net: Network, result: ErrorResult) -> dict:
 def certificate_for(net: Network, result) -> dict:
     """The certificate of an :class:`ExactnessResult` or :class:`ErrorResult`."""
     proof = getattr(result, "proof", None)
-    if proof is not None:  # a route with its own certificate kind (e.g. the arrangement route)
-        return proof.certificate(net)
+    if proof is not None:  # a route with its own certificate kind (the arrangement route, the engine's trees)
+        return proof.certificate(net, result)
     if isinstance(result, ErrorResult):
         return error_certificate(net, result)
     return exactness_certificate(net, result)

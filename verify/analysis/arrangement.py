@@ -278,8 +278,9 @@ class ArrangementProof:
     rays: list  # lifted integer directions (one per line; both signs evaluated)
     stats: dict = field(default_factory=dict)
 
-    def certificate(self, net: Network) -> dict:
-        """The ``verify-arrangement/1`` certificate of this proof (:func:`arrangement_certificate`)."""
+    def certificate(self, net: Network, result=None) -> dict:
+        """The ``verify-arrangement/1`` certificate of this proof (:func:`arrangement_certificate`; the
+        proof holds all it needs, ``result`` is not read)."""
         return arrangement_certificate(net, self)
 
 

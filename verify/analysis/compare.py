@@ -2,9 +2,9 @@
 same model with the pooling replaced by a ReLU emulation).
 
 ``sup_over = sup_x max_o (f_o(x) - g_o(x))`` and ``sup_under = sup_x max_o (g_o(x) - f_o(x))``, each
-attained at an exact witness, computed by :func:`verify.analysis.worst_case.both_sides` (region
-hopping with z3 or the maximisation of the difference network, every value confirmed by the exact
-evaluator).
+attained at an exact witness, computed by :func:`verify.analysis.worst_case.both_sides` (by default
+the chain of :mod:`verify.reductions.auto`, ending in the exact engine; every value confirmed by the
+exact evaluator).
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ def worst_case_difference(f: Network, g: Network, box: Box, *, timeout: float | 
     """Exact ``sup (f - g)`` (``sup_over``) and ``sup (g - f)`` (``sup_under``) over ``box``.
 
     The result has the fields of :class:`ErrorResult`, with ``g`` in the place of the max reference.
-    ``backend`` is "auto" (the default route, the rule of :data:`verify.reductions.auto.STEPS`: z3 region
-    hopping up to 16 ReLUs of ``f``, the exact maximisation above), "z3" (region hopping) or "milp"
+    ``backend`` is "auto" (default: the rule of :data:`verify.reductions.auto.STEPS`, the exact engine
+    after a short z3 attempt on small networks), "engine", "z3" (region hopping) or "milp"
     (maximisation of the difference network). ``decompose=True`` solves each output on the sub-network
     of the inputs it reads, identical ones once (:func:`verify.analysis.decompose.decomposed_difference`,
     whose per-output answers it drops; call that function for them); the default ``None`` decomposes

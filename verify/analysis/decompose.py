@@ -47,7 +47,7 @@ from ..status import Status
 from .results import ErrorResult
 
 __all__ = ["output_supports", "restrict", "Piece", "OutputDifference", "DecomposedDifference",
-           "decompose_pairs", "decomposed_difference", "decomposed_error", "milp_solver", "decomposed_equivalence",
+           "decompose_pairs", "decomposed_difference", "decomposed_error", "chain_solver", "decomposed_equivalence",
            "has_smaller_supports"]
 
 Solver = Callable[..., ErrorResult]
@@ -104,7 +104,7 @@ def has_smaller_supports(f: Network, g: Network) -> bool:
     return any(len(set(_support(f, o)) | set(_support(g, o))) < n for o in range(f.n_outputs))
 
 
-def milp_solver(*, backend: str = "milp", samples: int = 512, seed: int = 0) -> Solver:
+def chain_solver(*, backend: str = "auto", samples: int = 512, seed: int = 0) -> Solver:
     """The default per-piece solver: exact ``sup (f - g)`` and ``sup (g - f)`` by
     :func:`verify.analysis.worst_case.both_sides` with ``backend`` ("auto" chooses per piece)."""
     from .worst_case import both_sides
@@ -198,7 +198,7 @@ def decompose_pairs(f: Network, g: Network, box, canon: Canon | None = None) -> 
     return out
 
 
-def decomposed_difference(f: Network, g: Network, box: Box, *, solver: Solver | None = None, backend: str = "milp",
+def decomposed_difference(f: Network, g: Network, box: Box, *, solver: Solver | None = None, backend: str = "auto",
                           timeout: float | None = None, samples: int = 512, seed: int = 0) -> DecomposedDifference:
     """Exact ``sup (f - g)`` and ``sup (g - f)`` over ``box``, output by output, identical pieces solved once.
 
@@ -210,7 +210,7 @@ def decomposed_difference(f: Network, g: Network, box: Box, *, solver: Solver | 
     box : Box
     solver : callable, optional
         ``solver(f_sub, g_sub, sub_box, timeout=seconds) -> ErrorResult`` for one piece (both networks
-        with one output). Default :func:`milp_solver` with ``backend``.
+        with one output). Default :func:`chain_solver` with ``backend``.
     timeout : float, optional
         For the whole query; pieces not solved in time are UNKNOWN with sound interval brackets.
 
@@ -243,7 +243,7 @@ def decomposed_difference(f: Network, g: Network, box: Box, *, solver: Solver | 
         raise VerifyError(f"box has dimension {box.dim}, the networks have {f.n_inputs} inputs")
     deadline = Deadline(timeout)
     label = backend if solver is None else getattr(solver, "__name__", "custom")
-    solver = solver or milp_solver(backend=backend, samples=samples, seed=seed)
+    solver = solver or chain_solver(backend=backend, samples=samples, seed=seed)
     keyed = decompose_pairs(f, g, box)
     groups: dict = {}
     for o, (key, _) in enumerate(keyed):

@@ -1,12 +1,12 @@
 """Exactness queries: is N equal to max (or to another network) on a box or on all of R^d?
 
 Every query is an :class:`~verify.reductions.problems.Equivalence` solved by one chain of
-:mod:`verify.reductions.auto`: ``backend="z3"`` asks z3 one query per output
+:mod:`verify.reductions.auto`: ``backend="auto"`` (the default) runs the steps of
+:data:`verify.reductions.auto.STEPS` (the arrangement and symmetry routes on R^d, z3 with a short budget,
+then the exact engine :mod:`verify.engine`); ``"engine"`` runs the engine alone; ``"z3"`` asks z3 one query per output
 (:mod:`verify.analysis.equivalence`); ``"milp"`` maximises the difference network of every output and
 side (:mod:`verify.reductions.difference`; on R^d through the homogeneous reduction to [-1, 1]^d for
-bias-free networks, otherwise z3 decides and says so in ``reason``); ``"auto"`` runs the steps of
-:data:`verify.reductions.auto.STEPS` (proved symmetry and the sorted cone for max of all inputs on R^d,
-then z3 with a short budget, then the maximisation).
+bias-free networks, otherwise z3 decides and says so in ``reason``; the engine does the same).
 
 Verdicts: ``unsat`` on every output (or every maximum <= 0) is PROVED; a counterexample is REFUTED only
 after the exact evaluator re-runs both networks on it and finds them different; ``unknown`` or a timeout
@@ -52,14 +52,14 @@ def _solve(problem: Equivalence, timeout: float | None, backend: str) -> Exactne
 
 
 def check_equivalent(net1: Network, net2: Network, domain: Box | RealSpace | None = None, *,
-                     timeout: float | None = None, query: str = "equivalent", backend: str = "z3") -> ExactnessResult:
+                     timeout: float | None = None, query: str = "equivalent", backend: str = "auto") -> ExactnessResult:
     """Decide ``net1(x) == net2(x)`` for every ``x`` in ``domain`` (default: all of R^d), exactly.
 
-    ``backend``: "z3" (one SMT query per output), "milp" (exact branch and bound guided by HiGHS,
-    :mod:`verify.backends.milp`; on all of R^d it needs bias-free networks, which it reduces to
-    [-1, 1]^d, otherwise it falls back to z3 and says so in ``reason``), or "auto" (z3 with a
-    short budget, at most 10 s, then the MILP search with the rest of the time; the rules are
-    :data:`verify.reductions.auto.STEPS`).
+    ``backend``: "auto" (default: z3 with a short budget, at most 10 s, then the exact engine with the
+    rest of the time; the rules are :data:`verify.reductions.auto.STEPS`), "engine" (:mod:`verify.engine`),
+    "z3" (one SMT query per output) or "milp" (exact branch and bound guided by HiGHS,
+    :mod:`verify.backends.milp`). On all of R^d the engine and milp need bias-free networks, which they
+    reduce to [-1, 1]^d; otherwise z3 decides and ``reason`` says so.
     """
     if net1.n_inputs != net2.n_inputs or net1.n_outputs != net2.n_outputs:
         raise VerifyError(
@@ -73,7 +73,7 @@ def check_equivalent(net1: Network, net2: Network, domain: Box | RealSpace | Non
 
 
 def check_exact(net: Network, domain: Box | RealSpace | None = None, *, timeout: float | None = None,
-                backend: str = "z3") -> ExactnessResult:
+                backend: str = "auto") -> ExactnessResult:
     """Decide ``N(x) == max_{i in window} x_i`` for every output and every ``x`` in ``domain``.
 
     ``domain`` defaults to all of R^d. See :func:`check_equivalent` for the verdict rules. With

@@ -98,6 +98,9 @@ class ErrorResult:
     reason: str = ""
     backend: str = "z3"
     stats: dict = field(default_factory=dict)
+    # What a PROVED answer rests on when its route has its own certificate kind (the engine's closed trees,
+    # verify.engine.certificate); verify.certificates.certificate_for reads it.
+    proof: Any = field(default=None, compare=False, repr=False)
 
     @property
     def sup_abs(self) -> Fraction:
@@ -140,4 +143,5 @@ class SupResult:
     upper: Fraction
     stats: dict = field(default_factory=dict, compare=False)
     reason: str = ""
+    proof: Any = field(default=None, compare=False, repr=False)  # e.g. verify.engine.certificate.SideTrees
 

@@ -3,8 +3,10 @@
 ``sup_over = sup_x (N(x) - max(x))`` and ``sup_under = sup_x (max(x) - N(x))`` over a box, per output
 window, maximised over outputs. Both are attained (continuous functions on a compact box) and rational.
 Each side is one difference supremum (:class:`verify.reductions.auto.Difference`) solved by a chain of
-:mod:`verify.reductions.auto`: region hopping with z3 (:mod:`verify.analysis.region_hopping`) or the exact
-maximisation of the difference network (:mod:`verify.reductions.difference`, :mod:`verify.backends.milp`).
+:mod:`verify.reductions.auto`: by default (``"auto"``) region hopping with z3 for a short while on small
+networks, then the exact engine (:mod:`verify.engine`); ``"engine"``, ``"z3"`` (region hopping,
+:mod:`verify.analysis.region_hopping`) and ``"milp"`` (the exact maximisation of the difference network,
+:mod:`verify.reductions.difference`, :mod:`verify.backends.milp`) run one chain.
 A timeout returns UNKNOWN with the best values found (attained at their witnesses) and sound upper bounds.
 """
 
@@ -23,7 +25,7 @@ __all__ = ["worst_case_error", "both_sides"]
 
 
 def worst_case_error(net: Network, box: Box, *, timeout: float | None = None, samples: int = 512,
-                     seed: int = 0, backend: str = "z3") -> ErrorResult:
+                     seed: int = 0, backend: str = "auto") -> ErrorResult:
     """Exact ``sup (N - max)`` and ``sup (max - N)`` over ``box``, each with an exact witness.
 
     Parameters
@@ -34,10 +36,12 @@ def worst_case_error(net: Network, box: Box, *, timeout: float | None = None, sa
         The domain; errors are suprema over it.
     timeout : float, optional
         Seconds for the whole query; on expiry the result is UNKNOWN with the bounds known so far.
-    backend : {"z3", "milp", "auto"}
-        "z3": region hopping with z3 proofs (:mod:`verify.analysis.region_hopping`); "milp": HiGHS-guided
-        exact branch and bound on the difference network (:mod:`verify.backends.milp`); "auto": MILP
-        above 16 ReLUs (:data:`verify.reductions.auto.STEPS`). Both give the same exact values.
+    backend : {"auto", "engine", "z3", "milp"}
+        "auto" (default): the steps of :data:`verify.reductions.auto.STEPS` (z3 region hopping for at most
+        10 s on networks of at most 16 ReLUs, then the exact engine); "engine": the exact branch and bound
+        of :mod:`verify.engine`; "z3": region hopping with z3 proofs (:mod:`verify.analysis.region_hopping`);
+        "milp": HiGHS-guided exact branch and bound on the difference network (:mod:`verify.backends.milp`).
+        All give the same exact values.
 
     Examples
     --------
@@ -53,21 +57,23 @@ def worst_case_error(net: Network, box: Box, *, timeout: float | None = None, sa
     if box.dim != net.n_inputs:
         raise VerifyError(f"box has dimension {box.dim}, the network has {net.n_inputs} inputs")
     return both_sides(net, reference_network(net), box, timeout=timeout, samples=samples, seed=seed,
-                      backend=backend)
+                      backend=backend, against_max=True)
 
 
 def both_sides(f: Network, g: Network, box: Box, *, timeout: float | None = None, samples: int = 512,
-               seed: int = 0, backend: str = "z3") -> ErrorResult:
+               seed: int = 0, backend: str = "auto", against_max: bool = False) -> ErrorResult:
     """Exact ``sup (f - g)`` (``sup_over``) and ``sup (g - f)`` (``sup_under``) over ``box``, with witnesses.
 
     The shared engine of :func:`worst_case_error` (``g`` the max reference) and
     :func:`verify.analysis.compare.worst_case_difference`: each side is a
-    :class:`~verify.reductions.auto.Difference` solved by the ``backend``'s chain ("z3", "milp" or
-    "auto", :mod:`verify.reductions.auto`), both within one deadline. For "auto" both sides are sized
-    by the ReLUs of ``f`` (the network under test; the max reference has none).
+    :class:`~verify.reductions.auto.Difference` solved by the ``backend``'s chain ("auto", "engine", "z3"
+    or "milp", :mod:`verify.reductions.auto`), both within one deadline. For "auto" both sides are sized
+    by the ReLUs of ``f`` (the network under test; the max reference has none). ``against_max``: ``g`` is
+    ``f``'s max reference, so the engine's closed trees (when recorded) make a certificate of the result
+    (:mod:`verify.engine.certificate`).
     """
-    if backend not in auto.BACKENDS:
-        raise VerifyError(f"unknown backend {backend!r}: expected z3, milp or auto")
+    if backend not in auto.BACKENDS or backend == "arrangement":
+        raise VerifyError(f"unknown backend {backend!r}: expected auto, engine, z3 or milp")
     deadline = Deadline(timeout)
     sides, used = [], backend
     size = f.n_relus
@@ -88,4 +94,14 @@ def both_sides(f: Network, g: Network, box: Box, *, timeout: float | None = None
         upper_over=s1.value if s1.status is Status.PROVED else s1.upper,
         upper_under=s2.value if s2.status is Status.PROVED else s2.upper,
         reason=reason, backend=used, stats={"over": s1.stats, "under": s2.stats},
+        proof=_engine_proof(s1, s2) if against_max and status is Status.PROVED else None,
     )
+
+
+def _engine_proof(over, under):
+    """Both sides' closed trees, when the engine decided both and recorded them."""
+    from ..engine.certificate import EngineProof, SideTrees
+
+    if isinstance(over.proof, SideTrees) and isinstance(under.proof, SideTrees):
+        return EngineProof("error", over.proof, under.proof)
+    return None

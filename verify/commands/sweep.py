@@ -4,7 +4,7 @@ The grid file (TOML)::
 
     [sweep]
     query = "error"          # "error" (worst-case error on a box) or "exact"
-    backend = "auto"         # z3 | milp | auto
+    backend = "auto"         # auto | engine | z3 | milp
     box = "0,1"              # needed by "error"; "exact" defaults to all of R^d
     timeout = 60             # seconds per task
 
@@ -87,8 +87,8 @@ def load_grid(path: str) -> dict:
     if query not in QUERIES:
         raise VerifyError(f"{path}: [sweep] query must be one of {', '.join(QUERIES)}, got {query!r}")
     backend = sweep.get("backend", "auto")
-    if backend not in ("z3", "milp", "auto"):
-        raise VerifyError(f"{path}: [sweep] backend must be z3, milp or auto, got {backend!r}")
+    if backend not in ("auto", "engine", "z3", "milp"):
+        raise VerifyError(f"{path}: [sweep] backend must be auto, engine, z3 or milp, got {backend!r}")
     if query == "error" and "box" not in sweep:
         raise VerifyError(f"{path}: [sweep] box = \"LO,HI\" is needed by the error query")
     timeout = sweep.get("timeout")

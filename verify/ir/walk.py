@@ -58,6 +58,7 @@ TABLE_MODULES = (
     "verify.io.json_format",
     "verify.io.vnnlib",
     "verify.certificates",
+    "verify.engine.recheck",
 )
 
 REGISTRY: dict[str, "Handlers"] = {}

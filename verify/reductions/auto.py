@@ -14,23 +14,39 @@ arrangement    exactness on R^d of a bias-free network              -> rays of i
                                                                     layers); half the time left
 symmetry       exactness on R^d, one output = max of all inputs     SymmetryToConeFaces -> z3 on the cone's
                                                                     faces; all the time left
-z3             every equivalence                                    -> one z3 query per output; at most
+z3             an equivalence of hand-built networks (every weight  -> one z3 query per output; all the
+               and bias a fraction with denominator at most         time (three quarters of a timeout)
+               ``HAND_BUILT_DENOMINATOR``)
+z3-short       any other equivalence                                -> one z3 query per output; at most
                                                                     ``Z3_FIRST_SECONDS`` (a quarter of the
                                                                     time left when a timeout is given)
-maximise       every equivalence                                    [HomogeneousToBox on R^d] -> per output
-                                                                    and side: DifferenceNetwork -> MAXIMIZER;
-                                                                    the rest (at least 0.1 s)
-z3-hopping     a supremum of at most ``MAX_RELUS_FOR_Z3`` ReLUs     -> region hopping with z3
-maximise       a supremum with more                                 per output: DifferenceNetwork -> MAXIMIZER
+engine         every equivalence                                    [homogeneous reduction on R^d] -> the
+                                                                    exact engine (:mod:`verify.engine`),
+                                                                    both sides of every output; the rest
+z3-hopping     a supremum of hand-built networks, any size          -> region hopping with z3; all the time
+                                                                    (three quarters of a timeout)
+z3-short       any other supremum of at most ``MAX_RELUS_FOR_Z3``   -> region hopping with z3; at most
+               ReLUs                                                ``Z3_FIRST_SECONDS`` (or a quarter)
+engine         every supremum                                       -> the exact engine, max references
+                                                                    kept as argmax cones; the rest
 =============  ===================================================  ==========================================
+
+Why z3 goes first, briefly: the constructions of the catalogue (max trees, truncated trees, pooling
+emulations, optimal approximations) meet their reference exactly, on whole regions or along the tie
+set, where z3 proves ``unsat`` at once while a branch and bound must reach every fully stable leaf to
+show a bound of exactly 0 (docs/engine.md, "The default route"). Such networks are written by hand or
+built by the toolkit, with small exact weights; trained networks arrive as float32 or 17-digit decimals
+(denominators of 2^10 and far more), are refuted by z3 fast or handed to the engine, which solves them
+(benchmarks/engine_bench.py). The weights only choose the order of the steps, never a verdict.
 
 The last step of every optimisation chain is pluggable: :data:`MAXIMIZER` is any callable
 ``(problem: Maximize, deadline) -> MaxResult`` (``sup`` of one output of a ReLU network over a box cut by
-linear constraints, with ``floor`` / ``stop_above``); today the MILP-guided branch and bound
-(:func:`verify.backends.milp.maximize`), replaceable with :func:`set_maximizer`.
+linear constraints, with ``floor`` / ``stop_above``) used by the ``"milp"`` backend; today the MILP-guided
+branch and bound (:func:`verify.backends.milp.maximize`), replaceable with :func:`set_maximizer`.
 
-The named backends of the queries are single chains of the same table: ``"z3"`` and ``"milp"`` (the
-maximisation chain; on R^d without a homogeneous reduction it falls back to z3 and says so).
+The named backends of the queries are single chains of the same table: ``"engine"``, ``"z3"`` and
+``"milp"`` (the maximisation chains; on R^d without a homogeneous reduction they fall back to z3 and say
+so), and ``"arrangement"`` for exactness on R^d.
 """
 
 from __future__ import annotations
@@ -52,14 +68,17 @@ from .problems import Equivalence, Maximize, Supremum
 from .symmetry import SymmetryToConeFaces, is_max_of_all_on_rd, solve_cone_faces
 
 __all__ = ["Step", "STEPS", "Difference", "solve", "solve_with", "MAXIMIZER", "set_maximizer", "maximizer",
-           "Z3_FIRST_SECONDS", "MAX_RELUS_FOR_Z3", "BACKENDS"]
+           "Z3_FIRST_SECONDS", "MAX_RELUS_FOR_Z3", "HAND_BUILT_DENOMINATOR", "HAND_BUILT_Z3_SHARE", "BACKENDS",
+           "hand_built"]
 
 # The rules, in one place.
 Z3_FIRST_SECONDS = 10.0  # z3 decides structured constructions (trees, pooling) fast; then the maximiser
 Z3_FIRST_SHARE = 0.25  # ... or this share of the time left, when a timeout is given
 MAX_RELUS_FOR_Z3 = 16  # a supremum above this many ReLUs goes to the maximiser instead of z3 hopping
 MIN_LAST_SECONDS = 0.1  # the last step always gets at least this much
-BACKENDS = ("z3", "milp", "auto", "arrangement")
+HAND_BUILT_DENOMINATOR = 256  # weights with denominators up to this were written by hand (1/2, 1/9, 1/255)
+HAND_BUILT_Z3_SHARE = 0.75  # z3's share of a timeout on hand-built networks (all of it without one)
+BACKENDS = ("auto", "engine", "z3", "milp", "arrangement")
 ARRANGEMENT_SHARE = 0.5  # the arrangement route gives up (UNKNOWN) within this share of the time left
 
 
@@ -199,6 +218,40 @@ def _z3_hopping(problem: Difference, deadline: Deadline):
                           seed=problem.seed)
 
 
+# -- the exact engine -----------------------------------------------------------------------------------
+def _engine_equivalence(problem: Equivalence, deadline: Deadline):
+    """``f == g`` by the engine (:func:`verify.engine.queries.check_equivalent`): on a box directly, on R^d
+    through positive homogeneity; when that does not apply, z3 decides and the reason says so."""
+    from ..analysis.equivalence import z3_equivalence
+    from ..engine.queries import check_equivalent
+
+    if not isinstance(problem.domain, Box):
+        box, why = homogeneous_box(problem.f, problem.g, problem.domain)
+        if box is None:
+            return z3_equivalence(problem, deadline, reason=f"z3 used: the engine needs a box and {why}")
+    return check_equivalent(problem.f, problem.g, problem.domain, timeout=deadline.remaining(), query=problem.query)
+
+
+def _engine_difference(problem: Difference, deadline: Deadline):
+    """``sup (f - g)`` by the engine (:func:`verify.engine.queries.sup_difference`); a max reference stays
+    max (argmax cones), never lowered to ReLUs. The witness is re-evaluated on ``f`` and ``g`` there."""
+    from ..analysis.results import SupResult
+    from ..engine.queries import sup_difference
+
+    r = sup_difference(problem.f, problem.g, problem.box, deadline=deadline, seed=problem.seed)
+    if r.witness is None:  # pragma: no cover - without a floor the engine always evaluates a point
+        raise ToolkitBugError("the engine returned no witness")
+    upper = r.value if r.status is Status.PROVED else r.upper
+    reason = "" if r.status is Status.PROVED else (
+        "timeout" if upper is not None else "timeout (no finite upper bound was reached)")
+    proof = None
+    if r.trees is not None and r.status is Status.PROVED:
+        from ..engine.certificate import SideTrees
+
+        proof = SideTrees(r.trees, "lifted")
+    return SupResult(r.status, r.value, r.witness, r.output, upper, r.stats, reason=reason, proof=proof)
+
+
 # -- the table of steps ---------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Step:
@@ -227,6 +280,26 @@ def _relus(problem: Difference) -> int:
     return problem.relus if problem.relus is not None else problem.f.n_relus + problem.g.n_relus
 
 
+def _hand_built_z3(left):
+    # Without a timeout z3 keeps the whole budget, as before the engine: on a construction the engine
+    # would search without end where z3 eventually answers.
+    return None if left is None else left * HAND_BUILT_Z3_SHARE
+
+
+def hand_built(*nets: Network) -> bool:
+    """Are all weights and biases of ``nets`` fractions with denominators at most
+    :data:`HAND_BUILT_DENOMINATOR` (a construction, not trained float weights)?"""
+    return all(max(net.weight_denominators, default=1) <= HAND_BUILT_DENOMINATOR for net in nets)
+
+
+def _difference_of_hand_built(problem) -> bool:
+    return isinstance(problem, Difference) and hand_built(problem.f, problem.g)
+
+
+def _equivalence_of_hand_built(problem) -> bool:
+    return isinstance(problem, Equivalence) and hand_built(problem.f, problem.g)
+
+
 def _arrangement_share(left):
     return None if left is None else left * ARRANGEMENT_SHARE
 
@@ -236,18 +309,23 @@ STEPS: tuple[Step, ...] = (
          _arrangement_share),
     Step("symmetry", "", is_max_of_all_on_rd,
          lambda: Chain([SymmetryToConeFaces()], solve_cone_faces, name="z3+symmetry"), _all_left),
-    Step("z3", "z3", lambda p: isinstance(p, Equivalence), lambda: Chain([], _z3_equivalence, name="z3"), _z3_first),
-    Step("maximise", "milp", lambda p: isinstance(p, Equivalence),
-         lambda: Chain([], _maximise_equivalence, name="milp"), _the_rest),
-    Step("z3-hopping", "z3", lambda p: isinstance(p, Difference) and _relus(p) <= MAX_RELUS_FOR_Z3,
-         lambda: Chain([], _z3_hopping, name="z3"), _all_left),
-    Step("maximise", "milp", lambda p: isinstance(p, Difference) and _relus(p) > MAX_RELUS_FOR_Z3,
-         lambda: Chain([], sup_by_maximization, name="milp"), _all_left),
+    Step("z3", "z3", _equivalence_of_hand_built, lambda: Chain([], _z3_equivalence, name="z3"), _hand_built_z3),
+    Step("z3-short", "z3", lambda p: isinstance(p, Equivalence) and not _equivalence_of_hand_built(p),
+         lambda: Chain([], _z3_equivalence, name="z3"), _z3_first),
+    Step("engine", "engine", lambda p: isinstance(p, Equivalence),
+         lambda: Chain([], _engine_equivalence, name="engine"), _the_rest),
+    Step("z3-hopping", "z3", _difference_of_hand_built, lambda: Chain([], _z3_hopping, name="z3"), _hand_built_z3),
+    Step("z3-short", "z3", lambda p: isinstance(p, Difference) and not _difference_of_hand_built(p)
+         and _relus(p) <= MAX_RELUS_FOR_Z3, lambda: Chain([], _z3_hopping, name="z3"), _z3_first),
+    Step("engine", "engine", lambda p: isinstance(p, Difference),
+         lambda: Chain([], _engine_difference, name="engine"), _the_rest),
 )
 
 # A named backend is the one chain of its kind for the problem, whatever its size.
 _NAMED = {
     ("arrangement", Equivalence): lambda: Chain([], _arrangement, name="arrangement"),
+    ("engine", Equivalence): lambda: Chain([], _engine_equivalence, name="engine"),
+    ("engine", Difference): lambda: Chain([], _engine_difference, name="engine"),
     ("z3", Equivalence): lambda: Chain([], _z3_equivalence, name="z3"),
     ("milp", Equivalence): lambda: Chain([], _maximise_equivalence, name="milp"),
     ("z3", Difference): lambda: Chain([], _z3_hopping, name="z3"),
@@ -256,28 +334,49 @@ _NAMED = {
 
 
 def solve_with(backend: str, problem, deadline: Deadline):
-    """Solve ``problem`` with the named backend ``"z3"`` or ``"milp"`` (one chain) within ``deadline``."""
+    """Solve ``problem`` with a named backend (``"engine"``, ``"z3"``, ``"milp"``, ``"arrangement"``: one
+    chain) within ``deadline``."""
     return _NAMED[backend, type(problem)]().solve(problem, deadline)
 
 
 def solve(problem, deadline: Deadline):
     """``auto``: the steps of :data:`STEPS` that apply, in order, until a verdict or the end of ``deadline``.
 
-    Returns ``(answer, step)``. An UNKNOWN answer is kept only if no later step runs. An answer with
-    ``seconds`` reports the time of the whole chain of steps.
+    Returns ``(answer, step)``. An UNKNOWN answer is kept only if no later step runs; its ``reason`` then
+    says what every step that ran found, which steps had no time left, and (for an equivalence) which
+    outputs were proved before the time was up. An answer with ``seconds`` reports the time of the whole
+    chain of steps.
     """
     answer, used = None, None
     steps = [s for s in STEPS if s.applies(problem)]
+    tried: list = []
     for step in steps:
         try:
             answer = step.chain().solve(problem, Deadline(step.budget(deadline.remaining())))
         except NotApplicable:
             continue  # the step's premise could not be shown: no verdict from it, go on
         used = step
+        tried.append((step, answer))
         if answer.status is not Status.UNKNOWN or deadline.expired():
             break
     if answer is None:  # pragma: no cover - every problem has a last step that always applies
         raise ToolkitBugError(f"no auto step for {type(problem).__name__}")
+    if answer.status is Status.UNKNOWN and hasattr(answer, "reason"):
+        answer = dataclasses.replace(answer, reason=_unknown_reason(steps, tried, answer))
     if hasattr(answer, "seconds"):
         answer = dataclasses.replace(answer, seconds=deadline.elapsed())
     return answer, used
+
+
+def _unknown_reason(steps, tried, answer) -> str:
+    """Every step's account of an UNKNOWN: what each one that ran said, and which had no time left."""
+    parts = [f"{step.name}: {a.reason or 'no answer'}" for step, a in tried]
+    ran = {id(step) for step, _ in tried}
+    skipped = [step.name for step in steps if id(step) not in ran]
+    if skipped:
+        parts.append(f"no time left for {', '.join(skipped)}")
+    text = "; ".join(parts)
+    if hasattr(answer, "proved_outputs") and "proved" not in text:
+        best = max((a.proved_outputs for _, a in tried if hasattr(a, "proved_outputs")), key=len, default=())
+        text += "; no output proved" if not best else f"; outputs {', '.join(map(str, best))} proved equal"
+    return text

@@ -1,0 +1,301 @@
+"""Queries on the engine: worst-case difference, worst-case error against max, exactness.
+
+Every query becomes exact maximisations of one-output networks (:func:`verify.engine.entry.maximize`),
+run one after the other with the best value so far as the floor of the next (so a sub-problem that
+cannot beat it closes at its root), sharing one deadline.
+
+When the reference is max pooling (each output of ``g`` is the max of some inputs, as
+:func:`verify.constructions.reference.reference_network` builds it), the reference never becomes ReLUs:
+
+* ``sup (f_o - max_W)``: on the argmax cone ``{x_j <= x_i, j in W}`` the reference is the linear ``x_i``.
+  ``reference="lifted"`` (the default) solves all cones in one problem: with a new variable ``t``,
+  ``sup_x (f_o(x) - max_W x) = sup { f_o(x) - t : x in box, x_j <= t (j in W) }`` (for fixed ``x`` the best
+  ``t`` is ``max_W x``), an argmax cone in ``d + 1`` variables whose bounds the engine computes in closed
+  form. ``reference="cones"`` solves one problem per cone ``i`` (``f_o(x) - x_i`` on the cone).
+* ``sup (max_W - f_o) = max_{i in W} sup (x_i - f_o)`` over the whole box (``x_i <= max_W x``, with equality
+  for the argmax): one problem per window entry, no cone constraints at all.
+
+Exactness (``f == g`` on a box, or on R^d for bias-free networks through positive homogeneity) asks
+``sup (f - g) <= 0`` and ``sup (g - f) <= 0`` with ``floor = 0`` and ``stop_above = 0``: the first exactly
+evaluated point above 0 is a counterexample (REFUTED after the toolkit's evaluator confirms it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+import numpy as np
+
+from ..analysis.results import ErrorResult, ExactnessResult
+from ..deadline import Deadline
+from ..status import Status
+from ..backends.evaluator import evaluate
+from ..domain import Box, RealSpace
+from ..errors import VerifyError
+from ..ir.graph import Network
+from ..ir.ops import Op
+from .problem import linear_objective
+from .entry import maximize
+from .search import SearchConfig
+
+__all__ = ["DifferenceResult", "sup_difference", "both_sides", "worst_case_error", "check_equivalent",
+           "check_exact", "max_windows", "subproblems"]
+
+
+@dataclass(frozen=True)
+class DifferenceResult:
+    """``sup_{x in box} max_o (f_o(x) - g_o(x))``: ``value`` attained at ``witness`` on output ``output``;
+    PROVED: it is the supremum (with a floor: no point exceeds the floor, ``value`` None); UNKNOWN: the
+    supremum lies in ``[value, upper]``. ``stopped``: a point above ``stop_above`` was found."""
+
+    status: Status
+    value: Fraction | None
+    witness: tuple | None
+    output: int | None
+    upper: Fraction | None
+    stopped: bool = False
+    stats: dict = field(default_factory=dict)
+    # with record_tree: the closed tree of sub-problem k of output o (:func:`subproblems`), by (o, k)
+    trees: dict | None = field(default=None, compare=False)
+
+
+def max_windows(g: Network):
+    """For a network whose every output is ``max`` of some inputs (or one input), the windows; else None."""
+    wins = []
+    for o in g.outputs:
+        p = g.single_pred(o)
+        while g.op(p) is Op.AFFINE and g.bias(p) == 0 and len(g.affine_terms(p)) == 1 and g.affine_terms(p)[0][1] == 1:
+            p = g.affine_terms(p)[0][0]  # an identity node in front of the max
+        if g.op(p) is Op.INPUT:
+            wins.append([g.graph.nodes[p]["index"]])
+            continue
+        if g.op(p) is not Op.MAX:
+            return None
+        w = []
+        for q in g.preds(p):
+            while g.op(q) is Op.AFFINE and g.bias(q) == 0 and len(g.affine_terms(q)) == 1 and g.affine_terms(q)[0][1] == 1:
+                q = g.affine_terms(q)[0][0]
+            if g.op(q) is not Op.INPUT:
+                return None
+            w.append(g.graph.nodes[q]["index"])
+        wins.append(w)
+    return wins
+
+
+def _lifted(f: Network, o: int, window, box: Box):
+    """``f_o(x) - t`` on ``box x [min lo_W, max hi_W]`` cut by ``x_j <= t`` (j in W)."""
+    import networkx as nx
+
+    from ..constructions.emulate import max_free
+
+    base = linear_objective(f, o, 1, {})
+    if base.max_nodes:
+        base = max_free(base)
+    d = f.n_inputs
+    g = nx.DiGraph(base.graph)
+    t = ("engine", "t")
+    g.add_node(t, op=Op.INPUT, index=d)
+    top = base.single_pred(base.outputs[0])
+    g.add_edge(t, top, weight=Fraction(-1))
+    net = Network(g, list(base.inputs) + [t], list(base.outputs), name=f"lifted {f.name}")
+    tlo = min(box.lo[j] for j in window)
+    thi = max(box.hi[j] for j in window)
+    lbox = Box(tuple(box.lo) + (tlo,), tuple(box.hi) + (thi,))
+    cons = [({j: 1, d: -1}, 0) for j in window]
+    return net, lbox, cons
+
+
+def subproblems(f: Network, g: Network | None, o: int, box: Box, reference: str):
+    """``[(network, box, constraints, map witness -> point of f's inputs)]`` whose largest supremum is
+    ``sup (f_o - g_o)`` (a tree certificate names them by their index here: keep the order stable)."""
+    d = f.n_inputs
+    ident = lambda x: tuple(x)  # noqa: E731
+    wins = max_windows(g) if g is not None else None
+    if wins is not None:
+        W = wins[o]
+        if reference == "lifted" and len(W) > 1:
+            net, lbox, cons = _lifted(f, o, W, box)
+            return [(net, lbox, cons, lambda x: tuple(x[:d]))]
+        out = []
+        for i in W:
+            cons = [({j: 1, i: -1}, 0) for j in W if j != i]
+            out.append((linear_objective(f, o, 1, {i: -1}), box, cons, ident))
+        return out
+    fw = max_windows(f)
+    if fw is not None and g is not None:
+        # sup (max_W - g_o) = max_i sup (x_i - g_o) over the whole box
+        return [(linear_objective(g, o, -1, {i: 1}), box, [], ident) for i in fw[o]]
+    from ..reductions.difference import difference_network
+
+    return [(difference_network(f, g, o, 1), box, [], ident)]
+
+
+def _order(subs, f, g, o, rng):
+    """Sub-problems most likely to hold the supremum first (largest sampled value), so the later ones
+    meet a high floor and close early."""
+    if len(subs) <= 1:
+        return subs
+    from ..backends.evaluator import evaluate_batch
+
+    scores = []
+    for net, bx, cons, *_ in subs:
+        lo = np.array([float(v) for v in bx.lo])
+        hi = np.array([float(v) for v in bx.hi])
+        X = lo + (hi - lo) * rng.random((512, len(lo)))
+        ok = np.ones(len(X), dtype=bool)
+        for row, b in cons:
+            ok &= sum(float(a) * X[:, i] for i, a in row.items()) <= float(b)
+        v = evaluate_batch(net, X)[:, 0]
+        scores.append(v[ok].max() if ok.any() else -np.inf)
+    return [subs[k] for k in np.argsort(-np.array(scores), kind="stable")]
+
+
+def sup_difference(f: Network, g: Network | None, box: Box, *, deadline=None, floor=None, stop_above=None,
+                   config: SearchConfig | None = None, reference: str = "lifted", node_limit: int | None = None,
+                   workers: int | None = None, scheduler: str | None = None, seed: int = 0,
+                   record_tree: bool | None = None) -> DifferenceResult:
+    """Exact ``sup_{x in box} max_o (f_o(x) - g_o(x))`` (``g=None``: ``sup max_o f_o``), with an exact witness.
+
+    ``reference``: "lifted" or "cones" for a max-pooling ``g`` (module docstring). ``record_tree`` (default:
+    :data:`verify.engine.entry.OPTIONS`) keeps the closed tree of every sub-problem in ``trees``.
+    """
+    from .entry import OPTIONS
+
+    record = OPTIONS["record_trees"] if record_tree is None else record_tree
+    if g is not None and (g.n_inputs != f.n_inputs or g.n_outputs != f.n_outputs):
+        raise VerifyError(f"networks have different shapes: {f.n_inputs}->{f.n_outputs} and {g.n_inputs}->{g.n_outputs}")
+    if box.dim != f.n_inputs:
+        raise VerifyError(f"box has dimension {box.dim}, the network has {f.n_inputs} inputs")
+    if reference not in ("lifted", "cones"):
+        raise VerifyError(f"unknown reference handling {reference!r}: expected lifted or cones")
+    if not isinstance(deadline, Deadline):
+        deadline = Deadline(deadline)
+    rng = np.random.default_rng(seed)
+    best = None if floor is None else Fraction(floor)
+    best_x, best_o = None, None
+    status = Status.PROVED
+    upper = None
+    stats = {"subproblems": []}
+    trees = {} if record else None
+    for o in range(f.n_outputs):
+        indexed = [sub + (k,) for k, sub in enumerate(subproblems(f, g, o, box, reference))]
+        for net, bx, cons, back, k in _order(indexed, f, g, o, rng):
+            r = maximize(net, bx, cons, deadline=deadline, floor=best, stop_above=stop_above, config=config,
+                         node_limit=node_limit, workers=workers, scheduler=scheduler, seed=seed,
+                         record_tree=record)
+            stats["subproblems"].append(r.stats)
+            if record:
+                trees[(o, k)] = r.record
+            if r.value is not None and (best is None or r.value > best):
+                best, best_x, best_o = r.value, back(r.witness), o
+            if r.status is not Status.PROVED:
+                status = Status.UNKNOWN
+                upper = r.upper if upper is None or (r.upper is not None and r.upper > upper) else upper
+                if r.upper is None:
+                    upper = None
+                    stats["unbounded_upper"] = True
+            if r.stopped:
+                return _finish(f, g, Status.PROVED, best, best_x, best_o, best, True, stats, trees)
+    if status is Status.PROVED:
+        upper = best
+    elif upper is not None and best is not None:
+        upper = max(upper, best)
+    if stats.get("unbounded_upper"):
+        upper = None
+    value = best if best_x is not None else None
+    return _finish(f, g, status, value, best_x, best_o, upper, False, stats, trees)
+
+
+def _finish(f, g, status, value, x, o, upper, stopped, stats, trees=None):
+    if x is not None:
+        fv = evaluate(f, x)[o]
+        gv = evaluate(g, x)[o] if g is not None else 0
+        if fv - gv != value:  # pragma: no cover - the engine re-checks its witnesses already
+            raise AssertionError(f"difference witness does not reproduce: {fv - gv} != {value}")
+    return DifferenceResult(status, value, x, o, upper, stopped, stats, trees)
+
+
+def both_sides(f: Network, g: Network, box: Box, *, timeout=None, config=None, reference="lifted",
+               node_limit=None, workers=None, scheduler=None) -> ErrorResult:
+    """Exact ``sup (f - g)`` (``sup_over``) and ``sup (g - f)`` (``sup_under``) over ``box`` with witnesses,
+    as :func:`verify.analysis.worst_case.both_sides` returns them (backend "engine")."""
+    deadline = Deadline(timeout)
+    kw = dict(deadline=deadline, config=config, reference=reference, node_limit=node_limit, workers=workers,
+              scheduler=scheduler)
+    over = sup_difference(f, g, box, **kw)
+    under = sup_difference(g, f, box, **kw)
+    ok = over.status is Status.PROVED and under.status is Status.PROVED
+    return ErrorResult(proof=_proof("error", f, g, over, under, reference) if ok else None,
+        status=Status.PROVED if ok else Status.UNKNOWN, domain=box, seconds=deadline.elapsed(),
+        sup_over=over.value, sup_under=under.value, witness_over=over.witness, witness_under=under.witness,
+        output_over=over.output or 0, output_under=under.output or 0, upper_over=over.upper,
+        upper_under=under.upper,
+        reason="" if ok else "timeout or node limit: values are attained at the witnesses, uppers are sound",
+        backend="engine", stats={"over": over.stats, "under": under.stats})
+
+
+def worst_case_error(net: Network, box: Box, **kw) -> ErrorResult:
+    """Exact worst-case error of ``net`` against max over each output's window on ``box``."""
+    from ..constructions.reference import reference_network
+
+    if not isinstance(box, Box):
+        raise VerifyError("worst-case error needs a box (the error on all of R^d is unbounded in general)")
+    return both_sides(net, reference_network(net), box, **kw)
+
+
+def check_equivalent(f: Network, g: Network, domain=None, *, timeout=None, config=None, query="equivalent",
+                     node_limit=None, workers=None, scheduler=None) -> ExactnessResult:
+    """Decide ``f == g`` on ``domain`` (a box, or all of R^d (default) for bias-free networks)."""
+    from ..reductions.homogeneous import homogeneous_box as homogeneous_reduction
+
+    if f.n_inputs != g.n_inputs or f.n_outputs != g.n_outputs:
+        raise VerifyError(f"networks have different shapes: {f.n_inputs}->{f.n_outputs} and {g.n_inputs}->{g.n_outputs}")
+    domain = RealSpace(f.n_inputs) if domain is None else domain
+    deadline = Deadline(timeout)
+    note = ""
+    if isinstance(domain, RealSpace):
+        box, note = homogeneous_reduction(f, g, domain)
+        if box is None:
+            return ExactnessResult(Status.UNKNOWN, domain, deadline.elapsed(), reason=f"engine needs a box: {note}",
+                                   backend="engine", query=query)
+    else:
+        box = domain
+    kw = dict(deadline=deadline, config=config, floor=Fraction(0), stop_above=Fraction(0), node_limit=node_limit,
+              workers=workers, scheduler=scheduler)
+    stats, sides = {}, {}
+    for a, b, side in ((f, g, "over"), (g, f, "under")):
+        r = sup_difference(a, b, box, **kw)
+        stats[side], sides[side] = r.stats, r
+        if r.value is not None and r.value > 0:
+            x = r.witness
+            v1, v2 = evaluate(f, x)[r.output], evaluate(g, x)[r.output]
+            if v1 == v2 or not domain.contains(x):  # pragma: no cover - checked twice already
+                return ExactnessResult(Status.UNKNOWN, domain, deadline.elapsed(), reason="witness did not reproduce",
+                                       backend="engine", query=query)
+            res = ExactnessResult(Status.REFUTED, domain, deadline.elapsed(), counterexample=x, output_index=r.output,
+                                  network_value=v1, reference_value=v2, reason=note, backend="engine", query=query)
+            return res
+        if r.status is not Status.PROVED:
+            return ExactnessResult(Status.UNKNOWN, domain, deadline.elapsed(), reason=f"engine did not finish ({side})",
+                                   backend="engine", query=query)
+    proof = _proof("exact", f, g, sides["over"], sides["under"], "lifted") if query == "exact" else None
+    return ExactnessResult(Status.PROVED, domain, deadline.elapsed(), reason=note, backend="engine", query=query,
+                           proof=proof)
+
+
+def _proof(query, f, g, over: DifferenceResult, under: DifferenceResult, reference: str):
+    """The trees of both sides as a certificate's proof, when they were recorded and ``g`` is ``f``'s max
+    reference (what the certificate's checker rebuilds)."""
+    from .certificate import EngineProof, SideTrees
+
+    if over.trees is None or under.trees is None or max_windows(g) is None:
+        return None
+    return EngineProof(query, SideTrees(over.trees, reference), SideTrees(under.trees, reference))
+
+
+def check_exact(net: Network, domain=None, **kw) -> ExactnessResult:
+    """Decide ``net == max`` over each output's window on ``domain`` (default R^d, bias-free nets)."""
+    from ..constructions.reference import reference_network
+
+    return check_equivalent(net, reference_network(net), domain, query="exact", **kw)
