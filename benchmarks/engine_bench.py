@@ -39,7 +39,18 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def _job(tool, name, box_text, q):
+def _note(r) -> str:
+    """Values of both sides; an UNKNOWN shows its sound brackets [attained, upper]."""
+    if str(r.status) == "PROVED" or r.status.value == "PROVED":
+        return f"{float(r.sup_over):.6f} / {float(r.sup_under):.6f} PROVED"
+
+    def br(v, u):
+        return f"[{float(v):.6f}, {float(u):.6f}]" if u is not None else f"[{float(v):.6f}, ?]"
+
+    return f"UNKNOWN {br(r.sup_over, r.upper_over)} / {br(r.sup_under, r.upper_under)}"
+
+
+def _job(tool, name, box_text, q, timeout=None):
     import os
     import sys
 
@@ -57,27 +68,27 @@ def _job(tool, name, box_text, q):
         if tool == "engine":
             from verify.engine import worst_case_error
 
-            r = worst_case_error(net, box)
-            note = f"{float(r.sup_over):.6f} / {float(r.sup_under):.6f} {r.status}"
+            r = worst_case_error(net, box, timeout=timeout)
+            note = _note(r)
             nodes = sum(s.get("nodes", 0) for side in ("over", "under") for s in r.stats[side]["subproblems"])
             note += f", {nodes} nodes"
         elif tool == "default":
             from verify.analysis import worst_case_error
 
-            r = worst_case_error(net, box)
-            note = f"{float(r.sup_over):.6f} / {float(r.sup_under):.6f} {r.status}"
+            r = worst_case_error(net, box, timeout=timeout)
+            note = _note(r)
         elif tool == "parallel":
             from verify.analysis import worst_case_error
             from verify.engine.entry import set_options
 
             set_options(workers=2)
-            r = worst_case_error(net, box)
-            note = f"{float(r.sup_over):.6f} / {float(r.sup_under):.6f} {r.status}"
+            r = worst_case_error(net, box, timeout=timeout)
+            note = _note(r)
         elif tool == "previous":
             from verify.analysis import worst_case_error
 
-            r = worst_case_error(net, box, backend="milp")
-            note = f"{float(r.sup_over):.6f} / {float(r.sup_under):.6f} {r.status}"
+            r = worst_case_error(net, box, backend="milp", timeout=timeout)
+            note = _note(r)
         elif tool == "gurobi":
             try:
                 import gurobipy  # noqa: F401
@@ -109,7 +120,10 @@ def _job(tool, name, box_text, q):
 def run_capped(tool, name, box, cap):
     ctx = mp.get_context("spawn")
     q = ctx.Queue()
-    p = ctx.Process(target=_job, args=(tool, name, box, q))
+    # The exact routes get a timeout a little under the cap, so that a run that does not finish reports
+    # its sound brackets instead of being killed (the kill stays as the backstop).
+    timeout = 0.95 * cap if tool in ("engine", "default", "parallel", "previous") else None
+    p = ctx.Process(target=_job, args=(tool, name, box, q, timeout))
     p.start()
     p.join(cap)
     if p.is_alive():
@@ -128,6 +142,8 @@ def run_capped(tool, name, box, cap):
         return None, f"failed (exit {p.exitcode})", None
     if kind == "skip":
         return None, note, mb
+    if "UNKNOWN" in note:
+        return None, f">{secs:.0f} s, {note}", mb
     return secs, note, mb
 
 

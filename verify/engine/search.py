@@ -318,6 +318,11 @@ class _Search:
         X = initial_points(prob, cfg.samples, self.rng)
         from .incumbents import float_grad
 
+        if self.deadline.expired():
+            # No time left (a later side or sub-problem of a query that used it all): one exactly
+            # evaluated point, so that the bracket [attained, upper] still has its attained end.
+            self.inc.offer_float(X, polish=False, limit=1)
+            return
         v, _ = float_grad(prob.lv, X)
         top = X[np.argsort(-v)[: cfg.pgd_starts]]
         Y = pgd(prob, top, cfg.pgd_steps)
