@@ -29,6 +29,7 @@ from ..backends.z3_session import Z3Session
 from ..deadline import Deadline
 from ..domain import Box
 from ..ir.graph import Network
+from ..progress import report
 from ..status import Status
 from .results import SupResult
 
@@ -94,6 +95,7 @@ def sup_difference(f: Network, g: Network, box: Box, *, deadline: Deadline | Non
             solver.add(diff > session.rational(best_val))
             answer = solver.check()
             stats["rounds"] += 1
+            report(rounds=stats["rounds"], attained=best_val, upper=upper)
             solver.pop()
             if answer.unsat:
                 break

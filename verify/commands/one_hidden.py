@@ -11,6 +11,7 @@ from ..analysis.results import EXIT_CODES
 from ..errors import ToolkitBugError, VerifyError
 from ..io.json_format import dumps_network, load_network
 from .common import timeout_arg, write_output
+from .options import add_quiet_arg
 from .render import show
 
 __all__ = ["register", "run"]
@@ -29,6 +30,7 @@ def register(sub) -> None:
                    help="give up after this many seconds (result UNKNOWN, exit code 3)")
     p.add_argument("--save-network", metavar="FILE", help="when representable, write the one-hidden-layer network")
     p.add_argument("--json", action="store_true", help="print the result as JSON (numbers as exact strings)")
+    add_quiet_arg(p)
     p.set_defaults(func=run)
 
 
@@ -41,7 +43,10 @@ def run(args) -> int:
         net, label = max_network(args.max), f"max_{args.max}"
     else:
         net, label = load_network(args.network), args.network
-    result = one_hidden_layer(net, timeout=args.timeout)
+    from ..progress import progress_for
+
+    with progress_for(args, "one-hidden"):
+        result = one_hidden_layer(net, timeout=args.timeout)
     if result.certificate is not None and not check_certificate(net, result.certificate).valid:
         raise ToolkitBugError("one-hidden: certificate failed its re-check")  # pragma: no cover
     if args.save_network and result.network is not None:
