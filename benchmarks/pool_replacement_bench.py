@@ -1,6 +1,7 @@
 """The practitioner's case end to end (issue 14, "Benchmarks"): a 6x6 CNN with MaxPool2d(2) and its copy
 whose pooling is a trained ReLU MLP per 2x2 window (``benchmarks/make_cnn.py``), through the layer-level
-library, with Gurobi on each window in the same run.
+library and through the command line (`verify pool-replacement`, the default route), with Gurobi on each
+window in the same run.
 
 Reports: import seconds; :func:`verify.analysis.pool_replacement.pool_replacement` seconds (interval and
 LP bounds on the pooling inputs), windows, distinct windows and solver calls, seconds per window; per
@@ -9,7 +10,7 @@ big-M MILP (interval big-M bounds; the max encoded by ``y >= x_i`` for ``sup (R 
 binaries for ``sup (max - R)``, as in shared PEERS.md) on the same window and box, with its seconds;
 and the toolkit on the whole 8-window layer without decomposition (capped), for the ratio.
 
-    python benchmarks/pool_replacement_bench.py [--cap 120] [--json out.json]
+    python benchmarks/pool_replacement_bench.py [--cap 120] [--json out.json] [--quick]
 """
 
 from __future__ import annotations
@@ -89,6 +90,24 @@ def gurobi_window(net, box, sense: str, time_limit: float):
     return (m.ObjVal if m.SolCount else None), secs, status
 
 
+def cli_route(cap: float, backend: str = "auto") -> dict:
+    """Run the practitioner's command line on the committed pair; the wall time includes starting Python,
+    importing the toolkit and both ONNX models."""
+    import os
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, "-m", "verify.cli", "pool-replacement", str(MODEL), str(REPLACEMENT), "--box", "0,1",
+           "--json", "--quiet", "--timeout", str(cap), "--backend", backend]
+    env = dict(os.environ, PYTHONPATH=str(HERE.parent))
+    t = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    wall = time.perf_counter() - t
+    if proc.returncode not in (0, 3):
+        raise SystemExit(f"verify pool-replacement failed ({proc.returncode}): {proc.stderr.strip()}")
+    return {"wall": wall, "json": json.loads(proc.stdout), "code": proc.returncode}
+
+
 def tile_windows(sub, copies: int):
     """``copies`` copies of the one-output network ``sub`` side by side on disjoint inputs (a layer
     applying the same window MLP to every window), with the windows recorded."""
@@ -121,6 +140,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cap", type=float, default=120.0, help="seconds for the undecomposed run and each Gurobi solve")
     ap.add_argument("--json", default=None, help="write the figures as JSON too")
+    ap.add_argument("--quick", action="store_true", help="skip the capped undecomposed runs")
     args = ap.parse_args()
 
     from verify.analysis.decompose import restrict
@@ -141,6 +161,10 @@ def main() -> int:
         runs[method] = (r, time.perf_counter() - t)
     r, secs = runs["interval"]
     match = match_pool_layer(model, rep)
+    from verify.commands.options import difference_backends
+
+    clis = {b: cli_route(args.cap, b) for b in difference_backends() if b != "z3"}
+    cli = clis["auto"]
     n_win = len(r.windows)
     print(f"models: {model} / {rep}; import {t_import:.2f} s")
     print()
@@ -149,6 +173,25 @@ def main() -> int:
     for method, (rr, s) in runs.items():
         print(f"| {method} | {s:.2f} | {len(rr.windows)} | {rr.distinct_windows} | {rr.solver_calls} | {s / len(rr.windows):.2f} "
               f"| {float(rr.max_window_error):.6f} | {float(rr.output_bound):.4f} |")
+    print()
+    print("CLI route: `verify pool-replacement MODEL REPLACEMENT --box 0,1 --json [--backend B]`")
+    print()
+    print("| backend | wall seconds (process, import included) | query seconds | windows | distinct | solver calls "
+          "| seconds per window | seconds per distinct window | piece engines | status |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---|---|")
+    for b, c in clis.items():
+        cj = c["json"]
+        pieces = [s for s in cj["stats"]["piece_seconds"] if s is not None]
+        print(f"| {b}{' (default)' if b == 'auto' else ''} | {c['wall']:.2f} | {cj['seconds']:.2f} | {len(cj['windows'])} | "
+              f"{cj['distinct_windows']} | {cj['solver_calls']} | {cj['seconds'] / len(cj['windows']):.2f} | "
+              f"{sum(pieces) / max(len(pieces), 1):.2f} | {', '.join(str(e) for e in cj['stats']['piece_backends'])} | "
+              f"{cj['status']} |")
+    cj = cli["json"]
+    same = [(w["sup_over"], w["sup_under"]) for w in cj["windows"]] == [(str(w.sup_over), str(w.sup_under)) for w in r.windows]
+    print()
+    same = same and all([(w["sup_over"], w["sup_under"]) for w in c["json"]["windows"]]
+                        == [(w["sup_over"], w["sup_under"]) for w in cj["windows"]] for c in clis.values())
+    print(f"CLI ({', '.join(clis)}) and library (milp) window values identical: {same}")
     print()
     print("Per window (interval bounds): exact values and Gurobi (float big-M MILP) on the same window and box")
     print()
@@ -177,6 +220,8 @@ def main() -> int:
     print()
     print(f"Gurobi, all {n_win} windows, both directions: {g_total:.2f} s; toolkit (exact, decomposed, interval "
           f"bounds): {secs:.2f} s for {r.distinct_windows} distinct windows; ratio toolkit/Gurobi {secs / g_total:.2f}")
+    if args.quick:
+        return 0 if same and all(row["agree"] for row in rows) else 1
     # The same layer without decomposition: every window's ReLUs in each output's search.
     t = time.perf_counter()
     whole = both_sides(match.layer_replacement, match.layer_model, Box(tuple(fbox_lo), tuple(fbox_hi)),
@@ -194,7 +239,7 @@ def main() -> int:
     layer8 = tile_windows(one, 8)
     box8 = Box.cube(32, -1, 1)
     t = time.perf_counter()
-    d8 = decomposed_error(layer8, box8)
+    d8 = decomposed_error(layer8, box8, backend="milp")  # the same engine as the single window below
     t_d8 = time.perf_counter() - t
     t = time.perf_counter()
     single = worst_case_error(one, Box.cube(4, -1, 1), backend="milp")
@@ -227,9 +272,11 @@ def main() -> int:
         Path(args.json).write_text(json.dumps({"import_seconds": t_import,
                                                "runs": {k: {"seconds": s, **v.to_json()} for k, (v, s) in runs.items()},
                                                "gurobi": rows, "gurobi_seconds": g_total,
+                                               "cli": {b: {"wall_seconds": c["wall"], "exit": c["code"],
+                                                           "report": c["json"]} for b, c in clis.items()},
                                                "undecomposed": {"status": whole.status.value, "seconds": t_whole}},
                                               indent=1))
-    return 0 if all(row["agree"] for row in rows) else 1
+    return 0 if same and all(row["agree"] for row in rows) else 1
 
 
 if __name__ == "__main__":

@@ -130,10 +130,9 @@ def test_auto_rules_pick_the_documented_steps():
     small_trained = random_relu_network([4, 4, 1], seed=1)
     assert not auto.hand_built(small_trained)
     small_t = auto.Difference(small_trained, reference_network(small_trained), Box.cube(4))
-    # hand-built: z3 region hopping first, whatever the size; trained: the engine (after a short z3
-    # turn when small)
+    # hand-built: z3 region hopping first, whatever the size; trained: the engine, whatever the size
     assert [s.name for s in auto.STEPS if s.applies(small)] == ["z3-hopping", "engine"]
-    assert [s.name for s in auto.STEPS if s.applies(small_t)] == ["z3-short", "engine"]
+    assert [s.name for s in auto.STEPS if s.applies(small_t)] == ["engine"]
     assert [s.name for s in auto.STEPS if s.applies(big)] == ["engine"]
     # budgets: a short first turn is 10 s or a quarter of what is left; on hand-built networks z3 keeps
     # all the time without a timeout, three quarters of one

@@ -44,6 +44,8 @@ COMMANDS = (
     "sweep",
     "describe",
     "search",
+    "diff",
+    "pool_replacement_cmd",
 )
 
 class _Parser(argparse.ArgumentParser):

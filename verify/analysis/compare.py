@@ -20,15 +20,17 @@ __all__ = ["worst_case_difference"]
 
 def worst_case_difference(f: Network, g: Network, box: Box, *, timeout: float | None = None,
                           samples: int = 512, seed: int = 0, backend: str = "auto",
-                          decompose: bool = False) -> ErrorResult:
+                          decompose: bool | None = None) -> ErrorResult:
     """Exact ``sup (f - g)`` (``sup_over``) and ``sup (g - f)`` (``sup_under``) over ``box``.
 
     The result has the fields of :class:`ErrorResult`, with ``g`` in the place of the max reference.
     ``backend`` is "auto" (default: the rule of :data:`verify.reductions.auto.STEPS`, the exact engine
     after a short z3 attempt on small networks), "engine", "z3" (region hopping) or "milp"
-    (maximisation of the difference network).
-    ``decompose=True`` solves each output on the sub-network of the inputs it reads, identical ones once
-    (:func:`verify.analysis.decompose.decomposed_difference`, whose per-output answers it drops).
+    (maximisation of the difference network). ``decompose=True`` solves each output on the sub-network
+    of the inputs it reads, identical ones once (:func:`verify.analysis.decompose.decomposed_difference`,
+    whose per-output answers it drops; call that function for them); the default ``None`` decomposes
+    when some output reads fewer than all inputs (pooling windows, grouped layers). Both give the same
+    exact values.
 
     Examples
     --------
@@ -45,6 +47,10 @@ def worst_case_difference(f: Network, g: Network, box: Box, *, timeout: float | 
         )
     if box.dim != f.n_inputs:
         raise VerifyError(f"box has dimension {box.dim}, the networks have {f.n_inputs} inputs")
+    if decompose is None:
+        from .decompose import has_smaller_supports
+
+        decompose = has_smaller_supports(f, g)
     if decompose:
         from .decompose import decomposed_difference
 

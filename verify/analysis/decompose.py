@@ -42,11 +42,13 @@ from ..ir.ops import Op
 from ..numbers import to_text
 from ..constructions.reference import reference_network
 from ..deadline import Deadline
+from ..progress import report
 from ..status import Status
 from .results import ErrorResult
 
 __all__ = ["output_supports", "restrict", "Piece", "OutputDifference", "DecomposedDifference",
-           "decompose_pairs", "decomposed_difference", "decomposed_error", "chain_solver"]
+           "decompose_pairs", "decomposed_difference", "decomposed_error", "chain_solver", "decomposed_equivalence",
+           "has_smaller_supports"]
 
 Solver = Callable[..., ErrorResult]
 
@@ -94,6 +96,12 @@ def restrict(net: Network, output: int, support: Sequence[int], *, name: str = "
         for p in net.graph.predecessors(n):
             g.add_edge(p, n, **net.graph.edges[p, n])
     return Network(g, inputs, [out], name=name or f"{net.name or 'network'} output {output}")
+
+
+def has_smaller_supports(f: Network, g: Network) -> bool:
+    """True when some output of ``f`` or ``g`` reads fewer than all inputs (the decomposition pays)."""
+    n = f.n_inputs
+    return any(len(set(_support(f, o)) | set(_support(g, o))) < n for o in range(f.n_outputs))
 
 
 def chain_solver(*, backend: str = "auto", samples: int = 512, seed: int = 0) -> Solver:
@@ -172,7 +180,7 @@ class DecomposedDifference:
         return out
 
 
-def decompose_pairs(f: Network, g: Network, box: Box, canon: Canon | None = None) -> list[tuple[tuple, tuple[int, ...]]]:
+def decompose_pairs(f: Network, g: Network, box, canon: Canon | None = None) -> list[tuple[tuple, tuple[int, ...]]]:
     """For each output: its canonical key and its support (the union of the supports in ``f`` and ``g``).
 
     Outputs with equal keys are the same sub-problem: the same function structure of ``f_o`` and of
@@ -185,7 +193,7 @@ def decompose_pairs(f: Network, g: Network, box: Box, canon: Canon | None = None
         pos = {i: k for k, i in enumerate(support)}
         fid = canon.ids(f, input_label=pos.__getitem__, nodes=[f.outputs[o]])[f.outputs[o]]
         gid = canon.ids(g, input_label=pos.__getitem__, nodes=[g.outputs[o]])[g.outputs[o]]
-        sub_box = tuple((box.lo[i], box.hi[i]) for i in support)
+        sub_box = tuple((box.lo[i], box.hi[i]) for i in support) if isinstance(box, Box) else "R"
         out.append(((fid, gid, sub_box), support))
     return out
 
@@ -243,6 +251,7 @@ def decomposed_difference(f: Network, g: Network, box: Box, *, solver: Solver | 
     pieces, piece_of = [], {}
     calls = 0
     centre = box.center()
+    seen: list[ErrorResult] = []  # the pieces' answers so far (for the progress bar's bracket)
     for key, outs in groups.items():
         first = outs[0]
         support = keyed[first][1]
@@ -255,8 +264,16 @@ def decomposed_difference(f: Network, g: Network, box: Box, *, solver: Solver | 
             if deadline.expired():
                 result = _unsolved(fs, gs, sub)
             else:
-                result = solver(fs, gs, sub, timeout=deadline.remaining())
+                # An equal share of the time left for each piece left (what one does not use rolls over),
+                # so a hard first piece cannot leave the others without a bracket.
+                report(piece=len(pieces) + 1, pieces=len(groups))
+                left = deadline.remaining()
+                share = None if left is None else left / (len(groups) - len(pieces))
+                result = solver(fs, gs, sub, timeout=share)
                 calls += 1
+            seen.append(result)
+            report(piece=len(pieces) + 1, pieces=len(groups), attained=max(r.sup_abs for r in seen),
+                   upper=max(_upper_abs(r) for r in seen))
         piece = Piece(len(pieces), tuple(outs), len(support), result)
         pieces.append(piece)
         for o in outs:
@@ -266,6 +283,11 @@ def decomposed_difference(f: Network, g: Network, box: Box, *, solver: Solver | 
     overall.stats.update({"decomposition": {"outputs": f.n_outputs, "distinct": len(pieces), "solver_calls": calls}})
     return DecomposedDifference(overall, tuple(per_output), tuple(pieces), calls,
                                 {"seconds": deadline.elapsed()})
+
+
+def _upper_abs(r: ErrorResult) -> Fraction:
+    up = [u for u in (r.upper_over, r.upper_under) if u is not None]
+    return max(up) if len(up) == 2 else r.sup_abs
 
 
 def decomposed_error(net: Network, box: Box, **kw) -> DecomposedDifference:
@@ -323,3 +345,58 @@ def _combine(per_output: Sequence[OutputDifference], box: Box, deadline: Deadlin
                                  "bounds, upper_* are sound upper bounds",
         backend=f"decomposed/{backend}", stats={})
 
+
+
+def decomposed_equivalence(f: Network, g: Network, domain, *, backend: str = "auto", timeout: float | None = None):
+    """Decide ``f == g`` on ``domain`` (a box or R^d) output by output on each output's sub-network,
+    identical pieces once (:func:`decompose_pairs`), by :func:`verify.analysis.exactness.check_equivalent`.
+
+    A counterexample of a piece is lifted to the full input space (the other coordinates at the box
+    centre, or 0 on R^d) and re-evaluated on the ORIGINAL networks before it is reported. The first
+    piece that is not PROVED decides: REFUTED with the lifted point, or UNKNOWN naming the outputs
+    proved so far.
+    """
+    from .exactness import check_equivalent
+    from .results import ExactnessResult
+    from ..domain import RealSpace
+
+    if f.n_inputs != g.n_inputs or f.n_outputs != g.n_outputs:
+        raise VerifyError(f"networks have different shapes: {f.n_inputs}->{f.n_outputs} and {g.n_inputs}->{g.n_outputs}")
+    deadline = Deadline(timeout)
+    keyed = decompose_pairs(f, g, domain)
+    groups: dict = {}
+    for o, (key, _) in enumerate(keyed):
+        groups.setdefault(key, []).append(o)
+    base = domain.center() if isinstance(domain, Box) else tuple(Fraction(0) for _ in range(f.n_inputs))
+    proved: list[int] = []
+    used = backend
+    for key, outs in groups.items():
+        first, support = outs[0], keyed[outs[0]][1]
+        if support:
+            fs, gs = restrict(f, first, support), restrict(g, first, support)
+            sub = Box(tuple(domain.lo[i] for i in support), tuple(domain.hi[i] for i in support)) \
+                if isinstance(domain, Box) else RealSpace(len(support))
+            r = check_equivalent(fs, gs, sub, timeout=deadline.remaining(), backend=backend)
+            used = r.backend
+            point = None
+            if r.status is Status.REFUTED:
+                point = list(base)
+                for k, i in enumerate(support):
+                    point[i] = r.counterexample[k]
+                point = tuple(point)
+        else:  # constant outputs: one exact evaluation decides them
+            r, point = None, (base if evaluate(f, base)[first] != evaluate(g, base)[first] else None)
+        if point is not None:
+            v1, v2 = evaluate(f, point)[first], evaluate(g, point)[first]
+            if v1 == v2:
+                raise ToolkitBugError(f"output {first}: the lifted counterexample does not separate the networks")
+            return ExactnessResult(Status.REFUTED, domain, deadline.elapsed(), counterexample=point, output_index=first,
+                                   network_value=v1, reference_value=v2, backend=f"decomposed/{used}", query="equivalent",
+                                   stats={"decomposition": {"outputs": f.n_outputs, "distinct": len(groups)}})
+        if r is not None and r.status is not Status.PROVED:
+            return ExactnessResult(Status.UNKNOWN, domain, deadline.elapsed(), output_index=first,
+                                   reason=f"output {first}: {r.reason}", backend=f"decomposed/{used}",
+                                   query="equivalent", proved_outputs=tuple(sorted(proved)))
+        proved.extend(outs)
+    return ExactnessResult(Status.PROVED, domain, deadline.elapsed(), backend=f"decomposed/{used}", query="equivalent",
+                           stats={"decomposition": {"outputs": f.n_outputs, "distinct": len(groups)}})

@@ -68,6 +68,7 @@ import numpy as np
 from ..backends.patterns import Region, activation_pattern, pattern_region
 from ..domain import RealSpace
 from ..errors import FloatRangeError, ToolkitBugError, VerifyError
+from ..progress import report
 from ..ir.builder import Expr, GraphBuilder
 from ..ir.graph import Network
 from ..numbers import to_text
@@ -484,6 +485,7 @@ def one_hidden_layer(net: Network, *, timeout: float | None = None, max_regions:
         if deadline.expired():
             return unknown("timeout during region enumeration", n_regions=len(regions))
         region, _inside = regions[queue.popleft()]
+        report(step=len(regions) - len(queue), note=f"{len(regions)} linear regions found")
         groups: dict = {}
         forms = region.forms()
         for a, c in forms:

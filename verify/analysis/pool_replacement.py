@@ -668,6 +668,8 @@ def pool_replacement(model, replacement, box: Box, *, bounds: str = "interval", 
         assumptions.append("whole-model values: exact worst-case differences of the two models over the input box")
     proved = all(w.status is Status.PROVED for w in windows) and (exact is None or exact.overall.status is Status.PROVED)
     stats = {"frontier": len(match.frontier), "window_seconds": layer.stats.get("seconds"),
+             "piece_seconds": [None if p.result is None else round(p.result.seconds, 6) for p in layer.pieces],
+             "piece_backends": [None if p.result is None else p.result.backend for p in layer.pieces],
              "model_relus": model.n_relus, "replacement_relus": replacement.n_relus,
              "layer_relus": match.layer_replacement.n_relus}
     return PoolReplacementReport(Status.PROVED if proved else Status.UNKNOWN, box, deadline.elapsed(), bounds,

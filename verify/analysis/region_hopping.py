@@ -33,6 +33,7 @@ from ..domain import Box
 from ..errors import DeadlineExpired
 from ..ir.graph import Network
 from ..numbers import near_dyadic
+from ..progress import report
 from ..status import Status
 from .results import SupResult
 
@@ -127,6 +128,7 @@ def _hop(f, g, box, deadline, session, lf, lg, base, fb, gb, stats, best_val, be
             solver.add(diff > session.rational(best_val))
             answer = solver.check()
             stats["rounds"] += 1
+            report(rounds=stats["rounds"], attained=best_val, upper=upper)
             solver.pop()
             if answer.unsat:
                 break

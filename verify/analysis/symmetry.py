@@ -285,7 +285,12 @@ def decide_cone(net: Network, deadline: Deadline, *, workers: int | None = None)
     # "fork": workers inherit the loaded network and modules (no re-import of the caller's main
     # module, which "spawn" needs guarded). Each piece builds its own z3 session in the worker.
     # A daemonic process (a multiprocessing.Pool or Dask worker) may not have children: run in-process.
-    can_fork = "fork" in mp.get_all_start_methods() and not mp.current_process().daemon
+    # Forking while other threads run (a Dask client's offload thread, a progress bar) can copy a lock
+    # some thread holds into the child, which then waits forever: run in-process then too.
+    import threading
+
+    can_fork = "fork" in mp.get_all_start_methods() and not mp.current_process().daemon \
+        and threading.active_count() == 1
     workers = min(len(jobs), workers or os.cpu_count() or 1) if can_fork else 1
     unknown = None
     if workers <= 1:

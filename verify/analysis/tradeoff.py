@@ -56,7 +56,8 @@ def all_R_with_01(d: int) -> list[tuple[int, ...]]:
     return [(0, 1) + c for r in range(len(mids) + 1) for c in combinations(mids, r)]
 
 
-def tradeoff(d: int, *, gadget: str = "A", share: bool = False, max_d: int = 12) -> list[TradeoffRow]:
+def tradeoff(d: int, *, gadget: str = "A", share: bool = False, max_d: int = 12,
+             timeout: float | None = None) -> list[TradeoffRow]:
     """Certified optimal error and network size for every ``R`` containing {0, 1}.
 
     Parameters
@@ -65,6 +66,9 @@ def tradeoff(d: int, *, gadget: str = "A", share: bool = False, max_d: int = 12)
         Window size, ``2 <= d <= max_d`` (the networks grow like ``2^d``; building them all is the cost).
     gadget, share
         Passed to :func:`~verify.constructions.subpool.subpool_network`.
+    timeout : float, optional
+        Stop starting new index sets after this many seconds (the first is always done); the rows
+        returned are then those of the index sets done (each exact), fewer than ``2^(d-2)``.
 
     Returns
     -------
@@ -72,11 +76,18 @@ def tradeoff(d: int, *, gadget: str = "A", share: bool = False, max_d: int = 12)
         Sorted by width then error, with ``pareto`` set on the Pareto front (error against width).
     """
     from ..constructions.subpool import subpool_network, subpool_size
+    from ..deadline import Deadline
+    from ..progress import report
 
     if isinstance(d, bool) or not isinstance(d, int) or not 2 <= d <= max_d:
         raise VerifyError(f"tradeoff needs 2 <= d <= {max_d} (2^(d-2) networks of up to 2^d subset maxima), got {d!r}")
     rows = []
-    for R in all_R_with_01(d):
+    deadline = Deadline(timeout)
+    every = all_R_with_01(d)
+    for k, R in enumerate(every):
+        if k and deadline.expired():  # at least one row, so the table and its fronts are defined
+            break
+        report(step=k + 1, steps=len(every))
         opt = optimal_approximation(d, R)
         net = subpool_network(d, R, opt.beta, gadget, share=share)
         size = subpool_size(net, d, R)

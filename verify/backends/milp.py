@@ -42,6 +42,7 @@ from ..domain import Box
 from ..numbers import near_dyadic
 from ..errors import DeadlineExpired, FloatRangeError
 from ..ir.graph import Network
+from .. import progress
 from .bounds import propagate_intervals, sound_bounds, unstable_relus
 from ..status import Status
 from .evaluator import evaluate_batch
@@ -285,6 +286,8 @@ def _run(s: "_Search", net, box, deadline, bounds, candidates, samples, seed, mi
             return _result(s, "UNKNOWN", open_upper, reason="timeout")
         _, _, nb, nub = heapq.heappop(heap)
         stats["nodes"] += 1
+        if stats["nodes"] % 16 == 1 and progress.active():  # the bar's bracket: incumbent, largest open bound
+            progress.report(nodes=stats["nodes"], attained=s.best, upper=max([nub] + [ub for _, _, _, ub in heap]))
         target = s.target
         if target is not None and nb[s.out_pre][1] <= target:
             continue  # exact interval bound already closes it

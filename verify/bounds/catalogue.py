@@ -185,7 +185,13 @@ def run_claim(c: Claim, snapshot: dict | None = None) -> ClaimResult:
                        computed.value, expected, outcome, seconds, computed.detail, note)
 
 
-def run_claims(claims: list[Claim], snapshot: dict | None = None, progress: bool = False) -> list[ClaimResult]:
+def run_claims(claims: list[Claim], snapshot: dict | None = None, progress: bool = False,
+               timeout: float | None = None) -> list[ClaimResult]:
+    """Run ``claims`` in order; with ``timeout``, no claim is started after that many seconds (the
+    results then cover the claims run, fewer than given)."""
+    from ..deadline import Deadline
+
+    deadline = Deadline(timeout)
     results = []
     bar = None
     if progress:
@@ -193,6 +199,8 @@ def run_claims(claims: list[Claim], snapshot: dict | None = None, progress: bool
 
         bar = tqdm(total=len(claims), unit="claim", leave=False)
     for c in claims:
+        if deadline.expired():
+            break
         if bar is not None:
             bar.set_description(c.id[:40])
         results.append(run_claim(c, snapshot))

@@ -10,7 +10,8 @@ from ..analysis.one_hidden import check_certificate, max_network, one_hidden_lay
 from ..analysis.results import EXIT_CODES
 from ..errors import ToolkitBugError, VerifyError
 from ..io.json_format import dumps_network, load_network
-from .common import add_output_arg, refuse_beyond_float_range, timeout_arg, write_output, time_left
+from .common import (add_output_arg, refuse_beyond_float_range, time_left, timeout_arg, write_output)
+from .options import add_quiet_arg
 from .render import show
 
 __all__ = ["register", "run"]
@@ -29,6 +30,7 @@ def register(sub) -> None:
                    help="give up after this many seconds (result UNKNOWN, exit code 3)")
     add_output_arg(p, "--save-network", metavar="FILE", help="when representable, write the one-hidden-layer network")
     p.add_argument("--json", action="store_true", help="print the result as JSON (numbers as exact strings)")
+    add_quiet_arg(p)
     p.set_defaults(func=run)
 
 
@@ -42,7 +44,10 @@ def run(args) -> int:
     else:
         net, label = load_network(args.network), args.network
         refuse_beyond_float_range(args, net, None, "the facet search (float LPs, checked exactly)")
-    result = one_hidden_layer(net, timeout=time_left(args))
+    from ..progress import progress_for
+
+    with progress_for(args, "one-hidden"):
+        result = one_hidden_layer(net, timeout=time_left(args))
     if result.certificate is not None and not check_certificate(net, result.certificate).valid:
         raise ToolkitBugError("one-hidden: certificate failed its re-check")  # pragma: no cover
     if args.save_network and result.network is not None:

@@ -6,7 +6,7 @@ import json
 import sys
 
 from ..bounds.catalogue import Outcome, all_claims, load_snapshot, run_claims, select, write_snapshot
-from .common import add_output_arg, write_output
+from .common import (add_output_arg, timeout_arg, write_output)
 
 __all__ = ["register", "run"]
 
@@ -24,6 +24,9 @@ def register(sub) -> None:
     p.add_argument("--update-snapshot", action="store_true", help="store the computed values as the new snapshot")
     p.add_argument("--no-snapshot", action="store_true", help="do not compare with the snapshot")
     p.add_argument("--progress", action=argparse_bool(), default=None, help="show a progress bar (default: on a terminal)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--timeout", type=timeout_arg, metavar="SECONDS", default=None,
+                   help="start no claim after this many seconds (the claims not run are listed, exit 3)")
     p.set_defaults(func=run)
 
 
@@ -63,7 +66,8 @@ def run(args) -> int:
     claims = select(args.only, heavy=args.heavy)
     snapshot = None if (args.no_snapshot or args.update_snapshot) else load_snapshot()
     progress = sys.stderr.isatty() if args.progress is None else args.progress
-    results = run_claims(claims, snapshot, progress=progress)
+    results = run_claims(claims, snapshot, progress=progress and not args.quiet, timeout=args.timeout)
+    not_run = [c.id for c in claims[len(results):]]
     for line in table_lines(results):
         print(line)
     if args.details:
@@ -87,13 +91,15 @@ def run(args) -> int:
         write_output(args.json, json.dumps([r.to_json() for r in results], indent=1) + "\n")
     if args.markdown:
         write_output(args.markdown, markdown(results))
-    if args.update_snapshot and not failed:
+    if args.update_snapshot and not failed and not not_run:
         path = write_snapshot(results)
         print(f"snapshot updated: {path}")
     elif args.update_snapshot:
-        print("snapshot not updated: some claims failed")
+        print("snapshot not updated: " + ("some claims failed" if failed else "some claims were not run"))
+    if not_run:
+        print(f"timeout: {len(not_run)} claim(s) not run: {', '.join(not_run[:5])}" + (" ..." if len(not_run) > 5 else ""))
     if failed:
         return 1
-    if unknown:
+    if unknown or not_run:
         return 3
     return 0

@@ -32,6 +32,7 @@ def register(sub) -> None:
     p.add_argument("--no-pieces", action="store_true",
                    help="skip linear pieces (streams regions without keeping them in memory)")
     p.add_argument("--progress", action="store_true", help="show a progress counter on stderr")
+    p.add_argument("--quiet", action="store_true", help="no progress counter (by default shown after 2 s on a terminal)")
     p.add_argument("--backend", choices=("highs", "z3"), default="highs",
                    help="highs: float LPs guide the search, exact checks decide (default); z3: every branch exact")
     p.set_defaults(func=run)
@@ -96,7 +97,7 @@ def run(args) -> int:
     elif d == 2:
         i, j = 0, 1
     r = count_regions(target, target_domain, pieces=not args.no_pieces, max_regions=args.max_regions,
-                      timeout=time_left(args), backend=args.backend, progress=True if args.progress else None)
+                      timeout=time_left(args), backend=args.backend, progress=True if args.progress else (False if args.quiet else None))
     r = dataclasses.replace(r, network=net.name or args.network, slice=slice_info)
     plot_note = ""
     if args.plot is not None:

@@ -13,7 +13,10 @@ from ..numbers import to_text
 from ..status import Status
 from .common import emit_json, results_ready
 
-__all__ = ["render", "renders", "show", "RENDERERS"]
+__all__ = ["render", "renders", "show", "RENDERERS", "num"]
+
+# An exact fraction longer than this many characters gets its decimal value beside it.
+LONG_FRACTION = 7
 
 RENDERERS: dict[type, Callable] = {}
 
@@ -46,8 +49,22 @@ def show(json: bool, result, **context) -> None:
         print(line)
 
 
+def num(v) -> str:
+    """Exact text of ``v``, with a 6-digit decimal beside it when the fraction is long to read:
+    ``1234567/8388608 (~0.147168)``; integers and short fractions (``3/4``) as they are."""
+    if v is None:
+        return "none"
+    text = to_text(v)
+    if "/" in text and len(text) > LONG_FRACTION:
+        try:
+            return f"{text} (~{float(v):.6g})"
+        except OverflowError:  # beyond float range (a 1e400 weight): the exact text alone
+            return text
+    return text
+
+
 def _pt(x) -> str:
-    return "(" + ", ".join(to_text(v) for v in x) + ")"
+    return "(" + ", ".join(num(v) for v in x) + ")"
 
 
 def _count(k: int, noun: str) -> str:
@@ -70,26 +87,64 @@ def _load() -> None:
     from ..certificates import RecheckResult
 
     @renders(ExactnessResult)
-    def _exact(r, label: str = "network"):
-        lines = [f"{r.status}: {label} == max on {r.domain.describe()} ({r.seconds:.3f} s)"]
+    def _exact(r, label: str = "network", reference: str = "max"):
+        lines = [f"{r.status}: {label} == {reference} on {r.domain.describe()} ({r.seconds:.3f} s)"]
         if r.status is Status.REFUTED:
             lines.append(f"  counterexample x = {_pt(r.counterexample)}")
-            lines.append(f"  output {r.output_index}: network {to_text(r.network_value)}, "
-                         f"max {to_text(r.reference_value)} (checked by exact evaluation)")
+            first = "network" if reference == "max" else label
+            lines.append(f"  output {r.output_index}: {first} {num(r.network_value)}, "
+                         f"{reference} {num(r.reference_value)} (checked by exact evaluation)")
         elif r.status is Status.UNKNOWN:
             lines.append(f"  {r.reason}")
         return lines
 
     @renders(ErrorResult)
-    def _error(r, label: str = "network"):
+    def _error(r, label: str = "network", a: str = "N", b: str = "max", what: str = "worst-case error of"):
         tag = "" if r.status is Status.PROVED else " (lower bound: UNKNOWN)"
-        lines = [f"{r.status}: worst-case error of {label} on {r.domain.describe()} ({r.seconds:.3f} s)",
-                 f"  sup(N - max) = {to_text(r.sup_over)}{tag}  at x = {_pt(r.witness_over)}",
-                 f"  sup(max - N) = {to_text(r.sup_under)}{tag}  at x = {_pt(r.witness_under)}",
-                 f"  sup|N - max| = {to_text(r.sup_abs)}"]
+        lines = [f"{r.status}: {what} {label} on {r.domain.describe()} ({r.seconds:.3f} s)",
+                 f"  sup({a} - {b}) = {num(r.sup_over)}{tag}  at x = {_pt(r.witness_over)}",
+                 f"  sup({b} - {a}) = {num(r.sup_under)}{tag}  at x = {_pt(r.witness_under)}",
+                 f"  sup|{a} - {b}| = {num(r.sup_abs)}"]
         if r.status is not Status.PROVED:
-            ups = ["none known" if u is None else to_text(u) for u in (r.upper_over, r.upper_under)]
-            lines.append(f"  sound upper bounds: {ups[0]} and {ups[1]}; {r.reason}")
+            lines.append(f"  sound upper bounds: {num(r.upper_over)} and {num(r.upper_under)}; {r.reason}")
+        return lines
+
+    from ..analysis.decompose import DecomposedDifference
+    from ..analysis.pool_replacement import PoolReplacementReport
+
+    @renders(DecomposedDifference)
+    def _decomposed(r, label: str = "A vs B", a: str = "A", b: str = "B"):
+        lines = _error(r.overall, label=label, a=a, b=b, what="worst-case difference")
+        lines.append(f"  {_count(len(r.per_output), 'output')}, {_count(r.distinct, 'distinct piece')} "
+                     f"(outputs with identical sub-networks solved once), {_count(r.solver_calls, 'solver call')}")
+        if len(r.per_output) > 1:
+            for p in r.per_output:
+                flag = "" if p.status is Status.PROVED else " UNKNOWN"
+                lines.append(f"    output {p.output}: sup({a} - {b}) = {num(p.sup_over)}, "
+                             f"sup({b} - {a}) = {num(p.sup_under)}, reads {len(p.support)} inputs, "
+                             f"piece {p.piece}{flag}")
+        return lines
+
+    @renders(PoolReplacementReport)
+    def _pool_replacement(r, model: str = "MODEL", replacement: str = "REPLACEMENT"):
+        how = "exact interval arithmetic" if r.bounds_method == "interval" else "LP bound tightening"
+        lines = [f"{r.status}: pooling layer of {model} replaced as in {replacement} on {r.domain.describe()} "
+                 f"({r.seconds:.3f} s)",
+                 f"  {_count(len(r.windows), 'window')}, {r.distinct_windows} distinct (each solved once), "
+                 f"{_count(r.solver_calls, 'solver call')}; pooling inputs bounded by {how}"]
+        for w in r.windows:
+            flag = "" if w.status is Status.PROVED else f" UNKNOWN (upper {num(w.upper_over)}, {num(w.upper_under)})"
+            lines.append(f"    window {w.window}: sup(R - max) = {num(w.sup_over)}, sup(max - R) = {num(w.sup_under)}"
+                         f"{flag}  [piece {w.piece}]")
+        lines.append(f"  largest window error: {num(r.max_window_error)}")
+        for o in r.outputs:
+            line = (f"  output {o.output}: sound bound sup(REPLACEMENT - MODEL) <= {num(o.bound_over)}, "
+                    f"sup(MODEL - REPLACEMENT) <= {num(o.bound_under)}")
+            if o.exact is not None:
+                line += f"; exact whole-model values {num(o.exact.sup_over)}, {num(o.exact.sup_under)}"
+            lines.append(line)
+        lines.append("  assumed:")
+        lines.extend(f"    - {a}" for a in r.assumptions)
         return lines
 
     @renders(GradientCheckResult)

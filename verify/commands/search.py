@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import sys
 
-from .common import add_output_arg, emit_json, timeout_arg, write_output
+from .common import (add_output_arg, emit_json, timeout_arg, write_output)
+from .options import add_quiet_arg
 
 __all__ = ["register", "run"]
 
@@ -28,6 +29,7 @@ def register(sub) -> None:
                    help="write the certificate: of the proof on R^n (found) or of 'not in this family'")
     p.add_argument("--timeout", type=timeout_arg, metavar="SECONDS", default=None)
     p.add_argument("--json", action="store_true", help="print the result as JSON")
+    add_quiet_arg(p)
     p.set_defaults(func=run)
 
 
@@ -43,7 +45,10 @@ def run(args) -> int:
         raise VerifyError(f"--max {args.max}: n must be between 2 and 9")
     if not 1 <= args.vertices_weight <= 4:
         raise VerifyError(f"--vertices-weight {args.vertices_weight}: the weight must be between 1 and 4")
-    res = search_max(args.max, args.hidden, args.vertices_weight, symmetric=args.symmetric, timeout=args.timeout)
+    from ..progress import progress_for
+
+    with progress_for(args, "search"):
+        res = search_max(args.max, args.hidden, args.vertices_weight, symmetric=args.symmetric, timeout=args.timeout)
     if res.status == "found":
         if args.output:
             write_output(args.output, dumps_network(res.network) + "\n")

@@ -31,7 +31,7 @@ import sys
 from concurrent.futures import ProcessPoolExecutor, as_completed
 
 from ..errors import MissingExtraError, VerifyError
-from .common import add_output_arg
+from .common import (add_output_arg, timeout_arg)
 
 __all__ = ["register", "run", "load_grid", "expand_grid", "run_task", "run_sweep", "check_scheduler_address",
            "SCHEDULER_TIMEOUT"]
@@ -86,7 +86,10 @@ def register(sub) -> None:
     p.add_argument("--workers", type=int, default=2, help="local worker processes (default 2)")
     p.add_argument("--scheduler", metavar="ADDRESS", default=None,
                    help="run on this Dask distributed scheduler (tcp://host:port) instead of a local pool")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar (shown only when stderr is a terminal)")
+    p.add_argument("--quiet", action="store_true", help="the same as --no-progress")
+    p.add_argument("--timeout", type=timeout_arg, metavar="SECONDS", default=None,
+                   help="seconds per task (overrides the grid's [sweep] timeout)")
     p.set_defaults(func=run)
 
 
@@ -233,7 +236,10 @@ def run(args) -> int:
     if args.workers < 1:
         raise VerifyError(f"--workers must be at least 1, got {args.workers}")
     spec = load_grid(args.grid)
-    rows = run_sweep(spec, workers=args.workers, scheduler=args.scheduler, progress=not args.no_progress)
+    if args.timeout is not None:
+        spec["settings"]["timeout"] = args.timeout
+    progress = not (args.no_progress or args.quiet) and sys.stderr.isatty()
+    rows = run_sweep(spec, workers=args.workers, scheduler=args.scheduler, progress=progress)
     text = "".join(json.dumps(r, sort_keys=True) + "\n" for r in rows)
     if args.out:
         from .common import write_output

@@ -38,6 +38,7 @@ from typing import Sequence
 
 import numpy as np
 
+from .. import progress
 from ..deadline import Deadline
 from ..status import Status
 from ..backends.linear_bounds import Objectives, check_fpu
@@ -158,6 +159,14 @@ class Frontier:
         return float(self.key[: self.n].max()) if self.n else -np.inf
 
 
+def _display_upper(fr, thr):
+    """The largest open bound as a float for the progress bar (None when unbounded); not a verdict."""
+    up = fr.max_key()
+    if not np.isfinite(up):
+        return None
+    return max(float(up), float(thr)) if thr is not None else float(up)
+
+
 def _le(bound: float, thr: Fraction | None) -> bool:
     """Exact ``bound <= thr`` for a float bound (``-inf``: an empty node)."""
     if bound == -np.inf:
@@ -269,6 +278,8 @@ class _Search:
                                    reason="timeout" if self.deadline.expired() else "node limit")
             if handoff is not None and handoff(self):
                 return None
+            if progress.active():  # the bar's bracket (display only): incumbent, largest open node's bound
+                progress.report(nodes=st["nodes"], attained=self.inc.value, upper=_display_upper(fr, self.thr()))
             nodes = fr.pop(self.cfg.batch, dfs=fr.n > self.cfg.frontier_cap)
             thr = self.thr()
             # prune by the parent's bound (valid on the child)

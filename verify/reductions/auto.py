@@ -32,8 +32,6 @@ engine         every equivalence                                    [homogeneous
                                                                     both sides of every output; the rest
 z3-hopping     a supremum of hand-built networks, any size          -> region hopping with z3; all the time
                                                                     (three quarters of a timeout)
-z3-short       any other supremum of at most ``MAX_RELUS_FOR_Z3``   -> region hopping with z3; at most
-               ReLUs                                                ``Z3_FIRST_SECONDS`` (or a quarter)
 engine         every supremum                                       -> the exact engine, max references
                                                                     kept as argmax cones; the rest
 =============  ===================================================  ==========================================
@@ -43,8 +41,10 @@ emulations, optimal approximations) meet their reference exactly, on whole regio
 set, where z3 proves ``unsat`` at once while a branch and bound must reach every fully stable leaf to
 show a bound of exactly 0 (docs/engine.md, "The default route"). Such networks are written by hand or
 built by the toolkit, with small exact weights; trained networks arrive as float32 or 17-digit decimals
-(denominators of 2^10 and far more), are refuted by z3 fast or handed to the engine, which solves them
-(benchmarks/engine_bench.py). The weights only choose the order of the steps, never a verdict.
+(denominators of 2^10 and far more): a supremum of theirs goes to the engine at once (z3 region hopping
+gave UNKNOWN after 120 s on a trained 4-16-1 window MLP, where the engine needs well under a second), an
+equivalence gets a short z3 turn first (z3 finds a counterexample, or proves a re-exported copy equal,
+fast) and then the engine (benchmarks/engine_bench.py). The weights only choose the order of the steps, never a verdict.
 
 The last step of every optimisation chain is pluggable: :data:`MAXIMIZER` is any callable
 ``(problem: Maximize, deadline) -> MaxResult`` (``sup`` of one output of a ReLU network over a box cut by
@@ -76,13 +76,12 @@ from .problems import Equivalence, Maximize, Supremum
 from .symmetry import SymmetryToConeFaces, is_max_of_all_on_rd, solve_cone_faces
 
 __all__ = ["Step", "STEPS", "Difference", "solve", "solve_with", "MAXIMIZER", "set_maximizer", "maximizer",
-           "Z3_FIRST_SECONDS", "MAX_RELUS_FOR_Z3", "HAND_BUILT_DENOMINATOR", "HAND_BUILT_Z3_SHARE", "BACKENDS",
+           "Z3_FIRST_SECONDS", "HAND_BUILT_DENOMINATOR", "HAND_BUILT_Z3_SHARE", "BACKENDS",
            "hand_built", "floats_can_guide"]
 
 # The rules, in one place.
 Z3_FIRST_SECONDS = 10.0  # z3 decides structured constructions (trees, pooling) fast; then the maximiser
 Z3_FIRST_SHARE = 0.25  # ... or this share of the time left, when a timeout is given
-MAX_RELUS_FOR_Z3 = 16  # a supremum above this many ReLUs goes to the maximiser instead of z3 hopping
 MIN_LAST_SECONDS = 0.1  # the last step always gets at least this much
 HAND_BUILT_DENOMINATOR = 256  # weights with denominators up to this were written by hand (1/2, 1/9, 1/255)
 HAND_BUILT_Z3_SHARE = 0.75  # z3's share of a timeout on hand-built networks (all of it without one)
@@ -94,8 +93,8 @@ ARRANGEMENT_SHARE = 0.5  # the arrangement route gives up (UNKNOWN) within this 
 class Difference:
     """``sup_{x in box} max_o (f_o(x) - g_o(x))``, answered by a :class:`~verify.analysis.results.SupResult`.
 
-    ``relus`` is the size the ``auto`` rule reads (default: the ReLUs of both networks); the two sides of
-    one query pass the same size, so they take the same route.
+    ``relus``: the size of the network under test (both sides of one query pass the same one); the
+    rules of :data:`STEPS` read the weights (:func:`hand_built`), not the size.
     """
 
     f: Network
@@ -304,10 +303,6 @@ def _the_rest(left):
     return None if left is None else max(MIN_LAST_SECONDS, left)
 
 
-def _relus(problem: Difference) -> int:
-    return problem.relus if problem.relus is not None else problem.f.n_relus + problem.g.n_relus
-
-
 _FLOAT_CHECKS: dict = {}
 
 
@@ -379,8 +374,6 @@ STEPS: tuple[Step, ...] = (
          lambda: Chain([], _engine_equivalence, name="engine"), _the_rest),
     Step("z3-hopping", "z3", _guided(_difference_of_hand_built), lambda: Chain([], _z3_hopping, name="z3"),
          _hand_built_z3),
-    Step("z3-short", "z3", _guided(lambda p: isinstance(p, Difference) and not _difference_of_hand_built(p)
-                                   and _relus(p) <= MAX_RELUS_FOR_Z3), lambda: Chain([], _z3_hopping, name="z3"), _z3_first),
     Step("engine", "engine", _guided(lambda p: isinstance(p, Difference)),
          lambda: Chain([], _engine_difference, name="engine"), _the_rest),
 )
