@@ -191,7 +191,7 @@ def main() -> int:
     print()
     same = same and all([(w["sup_over"], w["sup_under"]) for w in c["json"]["windows"]]
                         == [(w["sup_over"], w["sup_under"]) for w in cj["windows"]] for c in clis.values())
-    print(f"CLI ({', '.join(clis)}) and library (milp) window values identical: {same}")
+    print(f"CLI ({', '.join(clis)}) and library (default route) window values identical: {same}")
     print()
     print("Per window (interval bounds): exact values and Gurobi (float big-M MILP) on the same window and box")
     print()

@@ -578,7 +578,7 @@ POOL_EVALUATE = Handlers("pool.evaluate", {Op.INPUT: _ev_stray, Op.AFFINE: _ev_a
                                            Op.MAX: _ev_max, Op.OUTPUT: _ev_stray})
 
 
-def pool_replacement(model, replacement, box: Box, *, bounds: str = "interval", backend: str = "milp",
+def pool_replacement(model, replacement, box: Box, *, bounds: str = "interval", backend: str = "auto",
                      solver=None, whole_model: bool = False, timeout: float | None = None,
                      samples: int = 256, seed: int = 0) -> PoolReplacementReport:
     """Compare MODEL (with max pooling) and REPLACEMENT (the pooling replaced) layer by layer, exactly.
