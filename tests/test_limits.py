@@ -151,3 +151,69 @@ def test_same_answer_in_separate_processes(tmp_path, query):
             certs.append(cert.read_bytes())
         assert outs[0] == outs[1], name
         assert certs[0] == certs[1], name
+
+
+# -- dense matrices (issue 16): the size guard counts what a relu-net/1 file would hold ----------------
+def _real_dense(net) -> int:
+    """Entries of the dense matrices the layered view really builds (None: not layered, nothing dense)."""
+    from verify.ir.layers import to_layers
+
+    layers = to_layers(net)
+    return 0 if layers is None else sum(len(l.weights) * len(l.weights[0]) for l in layers)
+
+
+@pytest.mark.parametrize("gadget", ["A", "B", "skip"])
+def test_dense_estimates_are_the_real_dense_sizes(gadget):
+    from verify.limits import chain_dense, pool2d_dense, tree_dense, truncated_tree_dense
+
+    for d in (1, 2, 3, 5, 7, 9, 16, 17, 33):
+        assert tree_dense(d, gadget) == _real_dense(max_tree(d, gadget))
+        assert chain_dense(d, gadget) == _real_dense(max_chain(d, gadget))
+        for level in (0, 1, 2, 3, 9):
+            assert truncated_tree_dense(d, level, gadget) == _real_dense(truncated_tree(d, level, gadget))
+    for h, w, k, s in [(4, 4, 2, 2), (5, 5, 3, 1), (6, 4, 2, 1), (3, 3, 3, 1)]:
+        assert pool2d_dense(h, w, k, s, gadget) == _real_dense(pool2d(h, w, k, s, gadget))
+
+
+def test_dense_closed_form_of_a_power_of_two_tree():
+    """Gadget A on d = 2^L: layer k has 3 d / 2^k units, so the matrices hold
+    d * 3d/2 + sum_k (3d/2^k)(3d/2^(k+1)) + 3 entries (the last layer, 3 units, feeds one output)."""
+    from verify.limits import tree_dense
+
+    for L in range(1, 8):
+        d = 2 ** L
+        widths = [3 * d // 2 ** k for k in range(1, L + 1)]
+        assert tree_dense(d, "A") == d * widths[0] + sum(a * b for a, b in zip(widths, widths[1:])) + widths[-1]
+
+
+def test_writer_refuses_huge_dense_layers_before_making_them():
+    from verify.io.json_format import dumps_network
+    from verify.limits import MAX_DENSE_WEIGHTS, tree_dense
+
+    net = max_tree(3000, "A")  # 21,000 nodes, but 27 million dense weights
+    assert tree_dense(3000, "A") > MAX_DENSE_WEIGHTS
+    with pytest.raises(ResourceLimitError, match="dense layers .* would hold 27,001,593 weights"):
+        dumps_network(net)
+
+
+def _limited_memory():  # the child may use at most 1.5 GB of address space: a kill becomes a MemoryError
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (1_500_000_000, 1_500_000_000))
+
+
+@pytest.mark.parametrize("argv, fragment", [
+    (["build", "max-tree", "--d", "100000"], "max-tree d=100000 gadget=A as dense layers"),
+    (["build", "pool2d", "--height", "300", "--width", "300", "--kernel", "2"], "pool2d 300x300 k=2 s=2"),
+    (["build", "truncated-tree", "--d", "60000", "--level", "3", "--gadget", "B"], "truncated-tree d=60000"),
+])
+def test_build_refuses_dense_files_up_front(tmp_path, argv, fragment):
+    """Before issue 16 the first was killed by the kernel (tens of GB of zeros); now one line, exit 2,
+    within a small memory limit and nothing written."""
+    out = tmp_path / "big.json"
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.run([sys.executable, "-m", "verify.cli", *argv, "-o", str(out)], capture_output=True,
+                          text=True, env=env, timeout=120, preexec_fn=_limited_memory)
+    assert proc.returncode == 2, proc.stderr[-500:]
+    assert proc.stderr.count("\n") == 1 and fragment in proc.stderr and "more than the limit" in proc.stderr
+    assert proc.stdout == "" and not out.exists()

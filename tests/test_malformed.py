@@ -68,6 +68,21 @@ EXPECT = {
     "windows_count.json": "2 windows for 1 outputs",
     "wrong_tag.json": "unknown format tag 'relu-net/9'",
     "zero_inputs.json": "inputs must be between 1 and",
+    # strict reading (issue 16): the same rules for both formats, one line naming the place
+    "graph_relu_bias.json": "node 2 (r1): unknown key(s) ['bias'] (a relu node has id, op, in)",
+    "graph_affine_weight.json": "node 1 (a1): unknown key(s) ['weight'] (an affine node has id, op, in, bias)",
+    "graph_max_bias.json": "node 2 (m1): unknown key(s) ['bias'] (a max node has id, op, in)",
+    "unknown_top_key.json": "top level: unknown key(s) ['output']",
+    "duplicate_top_key.json": "top level: key 'inputs' is given twice",
+    "duplicate_layer_key.json": "layer 2: key 'weights' is given twice",
+    "graph_duplicate_key.json": "node 1: key 'bias' is given twice",
+    "arabic_digit.json": "layer 2, row 1, column 1: not a number: '\u0661' (numbers are written with the ASCII digits",
+    "fullwidth_digit.json": "layer 2, row 1, column 1: not a number: '\uff11/2'",
+    "graph_arabic_digit.json": "node 1 (a1), bias: not a number: '\u0663'",
+    "graph_reserved_output_id.json": "node 2 (y0): the id 'y0' is reserved for the outputs",
+    "graph_reserved_input_id.json": "node 1 (x1): the id 'x1' is reserved for the inputs",
+    "window_fraction_index.json": "window 1: invalid input index 3/2 (inputs are 0..1)",
+    "graph_fraction_inputs.json": "inputs must be an integer, got 5/2",
 }
 CORPUS = sorted(p.name for p in CORPUS_DIR.glob("*.json"))
 

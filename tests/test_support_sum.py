@@ -226,3 +226,21 @@ def test_cli_describe_json(tmp_path):
     s = load_support_sum(out)
     for x in rational_points(4, 5, 9):
         assert support_sum_value(s, x) == max(x)
+
+
+@pytest.mark.parametrize("text, place", [
+    (json.dumps(GOOD).replace('"dim": 2', '"dim": 2, "dim": 3'), "top level: key 'dim' is given twice"),
+    (json.dumps(GOOD).replace('"coeff": "1/2"', '"coeff": "1/2", "coeff": "1"'), "term 1: key 'coeff' is given twice"),
+    (json.dumps(GOOD).replace('"coeff": "1/2"', '"coeff": "\u0661/2"'), "term 1, coeff: not a number"),
+    (json.dumps(GOOD).replace('"coeff": "1/2"', '"coeff": "\uff11/2"'), "term 1, coeff: not a number"),
+    (json.dumps(GOOD).replace('"dim": 2', '"dim": NaN'), "NaN is not allowed"),
+    (json.dumps(GOOD).replace('"orbits": false', '"orbits": false, "format": "support-sum/1"'), "key 'format' is given twice"),
+])
+def test_support_sum_follows_the_shared_reading_rules(tmp_path, text, place):
+    """The rules of verify/io/reading.py (issue 16) hold for support-sum/1 as for the network formats."""
+    path = tmp_path / "bad.json"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(SupportSumFormatError) as err:
+        load_support_sum(path)
+    msg = str(err.value)
+    assert str(path) in msg and place in msg and "\n" not in msg and "Fraction" not in msg, msg

@@ -42,7 +42,8 @@ from .backends.evaluator import evaluate
 from .domain import Box, RealSpace, domain_from_json
 from .errors import VerifyError
 from .io.files import atomic_write_text
-from .io.json_format import _json_load, network_from_mapping, network_hash, network_to_mapping
+from .io.json_format import network_from_mapping, network_hash, network_to_mapping
+from .io.reading import load_json, show
 from .ir.graph import Network
 from .ir.ops import Op
 from .ir.walk import Handlers, walk
@@ -302,12 +303,12 @@ def load_certificate(path: str | os.PathLike) -> dict:
     except UnicodeDecodeError:
         raise CertificateError(f"{source}: not UTF-8 text") from None
     try:
-        data = _json_load(text, source)
+        data = load_json(text, source)
     except VerifyError as exc:
         raise CertificateError(str(exc)) from None
     if not isinstance(data, dict) or data.get("format") not in (CERTIFICATE_FORMAT,) + tuple(OTHER_KINDS):
-        got = data.get("format") if isinstance(data, dict) else type(data).__name__
-        raise CertificateError(f"{source}: not a certificate (format {got!r}, expected {CERTIFICATE_FORMAT!r})")
+        got = show(data.get("format")) if isinstance(data, dict) else show(data)
+        raise CertificateError(f"{source}: not a certificate (format {got}, expected {CERTIFICATE_FORMAT!r})")
     return data
 
 
@@ -360,13 +361,18 @@ def _point(data: dict, key: str, dim: int) -> tuple[Fraction, ...]:
         raise CertificateError(f"claim: {key!r}: {exc}") from None
 
 
-def _solve(text: str, timeout: float | None) -> str:
-    """Answer of a fresh z3 context on an SMT-LIB2 text: ``"sat"``, ``"unsat"`` or ``"unknown"``."""
+def _solve(text: str, deadline) -> str:
+    """Answer of a fresh z3 context on an SMT-LIB2 text: ``"sat"``, ``"unsat"`` or ``"unknown"``
+    (``deadline``: a :class:`~verify.deadline.Deadline`, or seconds, or None for no limit)."""
     from .backends.z3_backend import z3
     from .backends.z3_session import Z3Session
     from .deadline import Deadline
 
-    session = Z3Session(Deadline(timeout))
+    if not isinstance(deadline, Deadline):
+        deadline = Deadline(deadline)
+    if deadline.expired():
+        return "unknown"
+    session = Z3Session(deadline)
     try:
         assertions = session.parse_smtlib(text)
     except z3.Z3Exception as exc:
@@ -391,7 +397,11 @@ def recheck(cert: dict, *, timeout: float | None = None) -> RecheckResult:
 
     Raises :class:`CertificateError` for a malformed certificate; returns a :class:`RecheckResult` whose
     ``holds`` is False with the first failed check as ``reason`` when the claim does not hold.
+    ``timeout`` is the budget of the whole recheck (one deadline shared by its solver queries); when
+    it runs out, ``holds`` is None.
     """
+    from .deadline import Deadline
+
     other = OTHER_KINDS.get(cert.get("format")) if isinstance(cert, dict) else None
     if other is not None:
         import importlib
@@ -400,7 +410,7 @@ def recheck(cert: dict, *, timeout: float | None = None) -> RecheckResult:
         return getattr(importlib.import_module(module, __package__), name)(cert, timeout=timeout)
     checks: list[str] = []
     try:
-        _recheck(cert, timeout, checks)
+        _recheck(cert, Deadline(timeout), checks)
     except _Fails as exc:
         return RecheckResult(False, str(exc), checks)
     except _Unknown as exc:
@@ -412,7 +422,7 @@ class _Unknown(Exception):
     pass
 
 
-def _recheck(cert: dict, timeout: float | None, checks: list[str]) -> None:
+def _recheck(cert: dict, deadline, checks: list[str]) -> None:
     if not isinstance(cert, dict) or cert.get("format") != CERTIFICATE_FORMAT:
         raise CertificateError(f"not a certificate (expected format {CERTIFICATE_FORMAT!r})")
     query = _field(cert, "query", str)
@@ -492,7 +502,7 @@ def _recheck(cert: dict, timeout: float | None, checks: list[str]) -> None:
             raise _Fails(f"query {k} expects {want!r}, but this claim needs {e['expect']!r}")
         if text != e["smtlib"]:
             raise _Fails(f"query {k}: the stored SMT-LIB is not the query of the embedded network and claim")
-        answer = _solve(text, timeout)
+        answer = _solve(text, deadline)
         if answer == "unknown":
             raise _Unknown(f"query {k}: the solver gave no answer (timeout or unknown), so the claim is not rechecked")
         if answer != want:

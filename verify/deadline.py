@@ -1,14 +1,21 @@
 """The wall-clock budget of one query, shared by every solver call it makes.
 
-It sits below the backends (it imports nothing of the toolkit), so that a
+It sits below the backends (it imports only the exception tree), so that a
 backend, a reduction and a query all count down the same budget. ``None`` seconds is unlimited. The
 clock is :func:`time.monotonic`, which is system-wide on Linux: a forked worker may keep using a
 deadline made by its parent.
+
+Solver calls get what is left as their own time limit; every other loop that can run long (reading a
+file, evaluating start points, building an encoding, walking regions) calls :meth:`Deadline.check`
+between steps, which raises :class:`~verify.errors.DeadlineExpired` once the time is up. The CLI starts
+the deadline when the command starts, so reading the network counts too.
 """
 
 from __future__ import annotations
 
 import time
+
+from .errors import DeadlineExpired
 
 __all__ = ["Deadline"]
 
@@ -24,8 +31,8 @@ class Deadline:
 
     __slots__ = ("start", "seconds")
 
-    def __init__(self, seconds: float | None):
-        self.start = time.monotonic()
+    def __init__(self, seconds: float | None, start: float | None = None):
+        self.start = time.monotonic() if start is None else start
         self.seconds = seconds
 
     def elapsed(self) -> float:
@@ -39,6 +46,19 @@ class Deadline:
     def expired(self) -> bool:
         r = self.remaining()
         return r is not None and r <= 0
+
+    def check(self, doing: str = "") -> None:
+        """Raise :class:`~verify.errors.DeadlineExpired` if the time is up (``doing`` says where, for the
+        message: "while building the z3 query").
+
+        >>> Deadline(None).check("anything")
+        >>> Deadline(0).check("reading the file")
+        Traceback (most recent call last):
+        ...
+        verify.errors.DeadlineExpired: the time limit of 0 s ran out while reading the file
+        """
+        if self.seconds is not None and self.elapsed() >= self.seconds:
+            raise DeadlineExpired(f"the time limit of {self.seconds:g} s ran out" + (f" while {doing}" if doing else ""))
 
     def z3_ms(self) -> int | None:
         """Milliseconds for z3's ``timeout`` parameter (at least 1), or ``None`` if unlimited."""

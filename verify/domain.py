@@ -100,5 +100,7 @@ def domain_from_json(data: dict) -> Domain:
         if data["kind"] == "reals":
             return RealSpace(int(data["dim"]))
     except (KeyError, TypeError, ValueError) as exc:
-        raise DomainError(f"malformed domain {data!r}: {exc}") from None
-    raise DomainError(f"unknown domain kind {data.get('kind')!r}")
+        what = f"missing key {exc}" if isinstance(exc, KeyError) else str(exc)
+        raise DomainError(f"malformed domain: {what}") from None
+    kind = data.get("kind") if isinstance(data, dict) else None
+    raise DomainError(f"unknown domain kind {kind if isinstance(kind, str) else 'that is not a string'!r}")

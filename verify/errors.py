@@ -15,7 +15,10 @@ __all__ = [
     "UnsupportedOpError",
     "MissingExtraError",
     "ResourceLimitError",
+    "OutputPathError",
+    "FloatRangeError",
     "SolverUnknownError",
+    "DeadlineExpired",
     "ToolkitBugError",
 ]
 
@@ -65,11 +68,26 @@ class ResourceLimitError(VerifyError):
     """A requested object would exceed a stated size limit (stated before anything is built)."""
 
 
+class OutputPathError(VerifyError, ValueError):
+    """An output path the command cannot write to (checked before any work is done)."""
+
+
+class FloatRangeError(VerifyError, ValueError):
+    """Numbers beyond what a float-guided route can use (weights, box ends or node values above
+    :data:`verify.backends.float_range.FLOAT_LIMIT`); the exact routes take them."""
+
+
 class SolverUnknownError(VerifyError):
     """A solver gave no answer (``unknown`` or a timeout) where a computation needed one: no verdict.
 
     The CLI exits with code 3 (unknown), the catalogue reports UNKNOWN, never FAIL.
     """
+
+
+class DeadlineExpired(SolverUnknownError):
+    """The budget of a query ran out inside a long computation (raised by
+    :meth:`verify.deadline.Deadline.check`): no verdict, exit code 3. Queries catch it where they can
+    still report what they know (lower bounds attained at witnesses, sound upper bounds)."""
 
 
 class ToolkitBugError(VerifyError, AssertionError):

@@ -24,12 +24,20 @@ from typing import Iterable
 
 from .constructions.gadgets import RELUS_PER_GADGET as _GADGET_RELUS
 from .errors import ResourceLimitError
-from .ir.graph import MAX_NODES
+from .ir.graph import MAX_DENSE_WEIGHTS, MAX_NODES
 
 __all__ = [
     "MAX_NODES",
+    "MAX_DENSE_WEIGHTS",
     "BYTES_PER_NODE",
+    "BYTES_PER_DENSE_WEIGHT",
     "check_size",
+    "check_dense",
+    "dense_weights",
+    "tree_dense",
+    "chain_dense",
+    "truncated_tree_dense",
+    "pool2d_dense",
     "tree_nodes",
     "chain_nodes",
     "pool2d_nodes",
@@ -40,6 +48,9 @@ __all__ = [
 # Measured: a max tree of 20000 inputs (140020 nodes, 220023 edges) takes about 100 MB more resident
 # memory than an empty interpreter, i.e. about 0.7 kB per node with its edges; rounded up.
 BYTES_PER_NODE = 1000
+# Measured: writing a max tree of 3000 inputs as relu-net/1 (27,001,593 dense weights, mostly zeros)
+# peaks at about 93 bytes per weight (the rows of Fractions, then one text per entry); rounded up.
+BYTES_PER_DENSE_WEIGHT = 100
 
 
 def _human_bytes(n: int) -> str:
@@ -146,3 +157,71 @@ def subpool_nodes(d: int, sizes: Iterable[int], gadget: str = "A") -> int:
         if k >= 1:
             total += math.comb(d, k) * tree_nodes(k, gadget)
     return total
+
+
+# -- dense matrices: what a relu-net/1 file (and ONNX, VNN-LIB) of a layered network holds --------------
+def dense_weights(widths: Iterable[int]) -> int:
+    """Entries of the weight matrices of fully connected layers of these widths (inputs first, outputs last)."""
+    widths = list(widths)
+    return sum(a * b for a, b in zip(widths, widths[1:]))
+
+
+def check_dense(entries: int, what: str, limit: int | None = None) -> int:
+    """Refuse to write ``what`` as dense layers of ``entries`` weights above ``limit`` (default
+    :data:`MAX_DENSE_WEIGHTS`), with the size and its memory in one line (:class:`ResourceLimitError`)."""
+    limit = MAX_DENSE_WEIGHTS if limit is None else limit
+    if entries > limit:
+        raise ResourceLimitError(
+            f"{what} as dense layers (relu-net/1, ONNX) would hold about {entries:,} weights (about "
+            f"{_human_bytes(entries * BYTES_PER_DENSE_WEIGHT)} of memory), more than the limit {limit:,} weights"
+        )
+    return entries
+
+
+def _tree_widths(n: int, gadget: str) -> list[int]:
+    """ReLUs per hidden layer of a balanced tree on ``n`` leaves (pairs, and a carried odd one)."""
+    widths = []
+    while n > 1:
+        widths.append(_relus(gadget) * (n // 2) + 2 * (n % 2))
+        n = n // 2 + n % 2
+    return widths
+
+
+def tree_dense(d: int, gadget: str = "A") -> int:
+    """Dense weights of :func:`~verify.constructions.max_tree` written as layers (0 for the skip gadget,
+    whose networks are not layered and are written as ``relu-graph/1``)."""
+    if gadget == "skip" and d >= 2:
+        return 0
+    return dense_weights([d] + _tree_widths(d, gadget) + [1])
+
+
+def chain_dense(d: int, gadget: str = "A") -> int:
+    """Dense weights of :func:`~verify.constructions.max_chain`: layer ``j`` holds the gadget of step
+    ``j`` and the inputs ``x_{j+2} ..`` lifted so far (2 ReLUs each)."""
+    if d < 2:
+        return d
+    if gadget == "skip":
+        return 0
+    return dense_weights([d] + [_relus(gadget) + 2 * (d - 1 - j) for j in range(1, d)] + [1])
+
+
+def truncated_tree_dense(d: int, level: int, gadget: str = "A") -> int:
+    """Dense weights of :func:`~verify.constructions.truncated_tree`: the group trees side by side, a
+    smaller last group lifted to the common depth (2 ReLUs per layer)."""
+    size = 2 ** min(level, max(d, 1).bit_length())
+    sizes = [size] * (d // size) + ([d % size] if d % size else [])
+    if gadget == "skip" and max(sizes) >= 2:
+        return 0
+    per = [_tree_widths(s, gadget) for s in sizes]
+    depth = max(len(w) for w in per)
+    widths = [sum(w[k] if k < len(w) else 2 for w in per) for k in range(depth)]
+    return dense_weights([d] + widths + [1])
+
+
+def pool2d_dense(height: int, width: int, kernel: int, stride: int, gadget: str = "A") -> int:
+    """Dense weights of :func:`~verify.constructions.pool2d`: one tree per window, all side by side."""
+    if (gadget == "skip" and kernel >= 2) or kernel > height or kernel > width or min(height, width, kernel, stride) < 1:
+        return 0
+    n_windows = ((height - kernel) // stride + 1) * ((width - kernel) // stride + 1)
+    return dense_weights([height * width] + [n_windows * w for w in _tree_widths(kernel * kernel, gadget)]
+                         + [n_windows])

@@ -13,7 +13,7 @@ from fractions import Fraction
 from numbers import Rational
 from typing import Any
 
-__all__ = ["parse_rational", "from_float", "to_text", "smt_number", "MAX_EXPONENT", "MAX_DIGITS"]
+__all__ = ["parse_rational", "from_float", "to_text", "smt_number", "near_dyadic", "MAX_EXPONENT", "MAX_DIGITS"]
 
 # Exponents beyond this are refused: "1e999999999" would otherwise build a gigantic integer.
 MAX_EXPONENT = 400
@@ -28,8 +28,9 @@ def check_digits(text: str) -> None:
     if n > MAX_DIGITS:
         raise ValueError(f"number with {n} digits, more than the limit {MAX_DIGITS}")
 
-_DECIMAL = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE]([+-]?\d+))?$")
-_FRACTION = re.compile(r"^[+-]?\d+\s*/\s*[+-]?\d+$")
+# ASCII only: Python's int() and re's \d also read other scripts' digits ("١", "１").
+_DECIMAL = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE]([+-]?\d+))?$", re.ASCII)
+_FRACTION = re.compile(r"^[+-]?\d+\s*/\s*[+-]?\d+$", re.ASCII)
 
 
 def parse_rational(value: Any) -> Fraction:
@@ -59,6 +60,8 @@ def parse_rational(value: Any) -> Fraction:
     if isinstance(value, str):
         text = value.strip()
         check_digits(text)
+        if not text.isascii():
+            raise ValueError(f"not a number: {value!r} (numbers are written with the ASCII digits 0-9)")
         m = _DECIMAL.match(text)
         if m:
             if m.group(1) is not None and abs(int(m.group(1))) > MAX_EXPONENT:
@@ -79,6 +82,19 @@ def from_float(value: float) -> Fraction:
     if not math.isfinite(value):
         raise ValueError(f"non-finite value {value!r}")
     return Fraction(value)
+
+
+def near_dyadic(value: float, bits: int = 20) -> Fraction:
+    """The multiple of ``2^-bits`` nearest to a finite float: an exact point for a float-guided guess.
+
+    All coordinates of a point then share the denominator ``2^bits``, so exact evaluation stays cheap:
+    with ``limit_denominator`` each coordinate gets its own denominator, and the sum of ``d`` weighted
+    coordinates carries their least common multiple (thousands of digits for ``d = 10^4``).
+
+    >>> near_dyadic(0.3), near_dyadic(-2.0, 4)
+    (Fraction(314573, 1048576), Fraction(-2, 1))
+    """
+    return Fraction(round(float(value) * (1 << bits)), 1 << bits)
 
 
 def to_text(value: Fraction | int) -> str:

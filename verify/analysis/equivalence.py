@@ -14,6 +14,7 @@ from ..backends.z3_backend import Z3Lowering, domain_constraints
 from ..backends.z3_session import Z3Session
 from ..deadline import Deadline
 from ..domain import Box
+from ..errors import DeadlineExpired
 from ..reductions.problems import Equivalence
 from ..status import Status
 from .results import ExactnessResult
@@ -33,6 +34,14 @@ def z3_equivalence(problem: Equivalence, deadline: Deadline, reason: str = "") -
 
     ``reason`` is reported with a PROVED result (e.g. why z3 was used instead of another backend).
     """
+    try:
+        return _decide(problem, deadline, reason)
+    except DeadlineExpired as exc:  # while building the query (checks in the walks) or between outputs
+        return ExactnessResult(Status.UNKNOWN, problem.domain, deadline.elapsed(),
+                               reason=f"timeout: {exc}; no output proved yet", query=problem.query)
+
+
+def _decide(problem: Equivalence, deadline: Deadline, reason: str) -> ExactnessResult:
     net1, net2, domain, query = problem.f, problem.g, problem.domain, problem.query
     session = Z3Session(deadline)
     xs = session.reals(net1.n_inputs)
@@ -40,16 +49,21 @@ def z3_equivalence(problem: Equivalence, deadline: Deadline, reason: str = "") -
     for k, net in enumerate((net1, net2)):
         phases = None
         if isinstance(domain, Box):
-            phases = relu_phases(net, interval_bounds(net, domain))
-        low.append(Z3Lowering(net, xs, prefix=f"n{k}", phases=phases))
-    base = domain_constraints(xs, domain) + low[0].side + low[1].side
+            phases = relu_phases(net, interval_bounds(net, domain, deadline))
+        low.append(Z3Lowering(net, xs, prefix=f"n{k}", phases=phases, deadline=deadline))
+    base = domain_constraints(xs, domain, deadline) + low[0].side + low[1].side
     for o in range(net1.n_outputs):
         if deadline.expired():
             return ExactnessResult(Status.UNKNOWN, domain, deadline.elapsed(), output_index=o,
                                    reason=f"timeout before output {o} was decided{_so_far(o)}", query=query,
                                    proved_outputs=tuple(range(o)))
         solver = session.solver()
-        solver.add(*base)
+        try:
+            solver.add(*base)
+        except DeadlineExpired:
+            return ExactnessResult(Status.UNKNOWN, domain, deadline.elapsed(), output_index=o,
+                                   reason=f"timeout before output {o} was decided{_so_far(o)}", query=query,
+                                   proved_outputs=tuple(range(o)))
         solver.add(low[0].outputs[o] != low[1].outputs[o])
         answer = solver.check()
         if answer.unsat:

@@ -67,8 +67,8 @@ import numpy as np
 
 from ..backends.patterns import Region, activation_pattern, pattern_region
 from ..domain import RealSpace
+from ..errors import FloatRangeError, ToolkitBugError, VerifyError
 from ..progress import report
-from ..errors import ToolkitBugError, VerifyError
 from ..ir.builder import Expr, GraphBuilder
 from ..ir.graph import Network
 from ..numbers import to_text
@@ -460,6 +460,12 @@ def one_hidden_layer(net: Network, *, timeout: float | None = None, max_regions:
     d = net.n_inputs
     if d > max_dimension:
         raise VerifyError(f"one-hidden: input dimension {d} is above the supported limit {max_dimension}")
+    from ..backends.float_range import float_range_issue
+
+    issue = float_range_issue(net)  # the facets are found by float LPs (checked exactly): they must stay finite
+    if issue is not None:
+        raise FloatRangeError(f"{issue.describe()}, beyond the float range the facet search works in "
+                              f"(magnitudes up to 1e100)")
     deadline = Deadline(timeout)
     rng = np.random.default_rng(seed)
 

@@ -22,38 +22,56 @@ from fractions import Fraction
 import numpy as np
 
 from ..backends.evaluator import evaluate, evaluate_batch
+from ..backends.float_range import float_range_issue
 from ..backends.intervals import interval_bounds, relu_phases
-from ..backends.patterns import activation_pattern, pattern_affine_map, pattern_constraints
+from ..backends.patterns import (activation_pattern, forms_fit, output_values, pattern_affine_map,
+                                pattern_constraints)
 from ..backends.z3_backend import Z3Lowering, domain_constraints
 from ..backends.z3_session import Z3Session
 from ..deadline import Deadline
 from ..domain import Box
+from ..errors import DeadlineExpired
 from ..ir.graph import Network
+from ..numbers import near_dyadic
 from ..progress import report
 from ..status import Status
 from .results import SupResult
 
-__all__ = ["sup_difference", "candidates"]
+__all__ = ["sup_difference", "candidates", "MAX_SAMPLE_ENTRIES", "ALWAYS_BOUND_EDGES"]
+
+# At most this many sampled coordinates (samples x inputs) are evaluated in floats: 512 samples of a
+# network of 10^5 inputs would take gigabytes for guidance alone.
+MAX_SAMPLE_ENTRIES = 1 << 22
+# Networks with at most this many edges (both together) always get their interval bounds, timeout or not.
+ALWAYS_BOUND_EDGES = 100_000
 
 
-def candidates(f: Network, g: Network, box: Box, samples: int, seed: int) -> list[tuple]:
-    """Exact starting points: box vertices (small d), the centre and the best sampled points."""
+def candidates(f: Network, g: Network, box: Box, samples: int, seed: int, deadline: Deadline | None = None) -> list[tuple]:
+    """Exact starting points: box vertices (small d), the centre and the best sampled points.
+
+    Sampling is float guidance: it is skipped when numbers beyond float range make it meaningless
+    (:func:`verify.backends.float_range.float_range_issue`), and stops with the deadline.
+    """
     d = box.dim
     points = [box.center(), box.lo, box.hi]
     if d <= 10:
         for k in range(2 ** d):
             points.append(tuple(box.hi[i] if (k >> i) & 1 else box.lo[i] for i in range(d)))
+    if samples <= 0 or float_range_issue(f, box) is not None or float_range_issue(g, box) is not None:
+        return points
+    if deadline is not None and deadline.expired():
+        return points
+    samples = min(samples, max(8, MAX_SAMPLE_ENTRIES // max(d, 1)))  # memory: samples x inputs floats
     rng = np.random.default_rng(seed)
     lo = np.array([float(v) for v in box.lo])
     hi = np.array([float(v) for v in box.hi])
-    if samples > 0:
-        X = lo + (hi - lo) * rng.random((samples, d))
-        diff = evaluate_batch(f, X) - evaluate_batch(g, X)
-        best = np.argsort(-diff.max(axis=1))[: min(8, samples)]
-        for row in X[best]:
-            # Exact rationals inside the box (floats only chose where to look).
-            pt = tuple(min(max(Fraction(float(v)).limit_denominator(1 << 20), a), b) for v, a, b in zip(row, box.lo, box.hi))
-            points.append(pt)
+    X = lo + (hi - lo) * rng.random((samples, d))
+    diff = evaluate_batch(f, X) - evaluate_batch(g, X)
+    best = np.argsort(-diff.max(axis=1))[: min(8, samples)]
+    for row in X[best]:
+        # Exact rationals inside the box (floats only chose where to look).
+        pt = tuple(min(max(near_dyadic(v), a), b) for v, a, b in zip(row, box.lo, box.hi))
+        points.append(pt)
     return points
 
 
@@ -66,22 +84,37 @@ def sup_difference(f: Network, g: Network, box: Box, *, deadline: Deadline | Non
     """
     deadline = deadline or Deadline(None)
     stats = {"rounds": 0, "lp_solves": 0}
+    points = candidates(f, g, box, samples, seed, deadline)
+    # Exact values by the integer-scaled plans (the centre always, the others while time is left).
     best_val, best_x, best_o = None, None, 0
-    for pt in candidates(f, g, box, samples, seed):
-        fv, gv = evaluate(f, pt), evaluate(g, pt)
+    for k, pt in enumerate(points):
+        if k and deadline.expired():
+            break
+        fv, gv = output_values(f, pt), output_values(g, pt)
         for o in range(f.n_outputs):
             v = fv[o] - gv[o]
             if best_val is None or v > best_val:
                 best_val, best_x, best_o = v, pt, o
+    upper = None
+    try:
+        # Sound upper bounds are worth a bounded delay: below ALWAYS_BOUND_EDGES edges (about a second
+        # of exact interval arithmetic) they are computed even when the time is already up.
+        small = f.graph.number_of_edges() + g.graph.number_of_edges() <= ALWAYS_BOUND_EDGES
+        fb = interval_bounds(f, box, None if small else deadline)
+        gb = interval_bounds(g, box, None if small else deadline)
+        upper = max(fb[f.outputs[o]][1] - gb[g.outputs[o]][0] for o in range(f.n_outputs))
+        session = Z3Session(deadline)
+        xs = session.reals(box.dim)
+        lf = Z3Lowering(f, xs, prefix="f", phases=relu_phases(f, fb), bounds=fb, deadline=deadline)
+        lg = Z3Lowering(g, xs, prefix="g", phases=relu_phases(g, gb), bounds=gb, deadline=deadline)
+        base = domain_constraints(xs, box, deadline) + lf.side + lg.side
+        return _hop(f, g, box, deadline, session, lf, lg, base, fb, gb, stats, best_val, best_x, best_o, upper)
+    except DeadlineExpired as exc:
+        return SupResult(Status.UNKNOWN, best_val, best_x, best_o, upper, stats, reason=f"timeout ({exc})")
 
-    fb, gb = interval_bounds(f, box), interval_bounds(g, box)
-    upper = max(fb[f.outputs[o]][1] - gb[g.outputs[o]][0] for o in range(f.n_outputs))
-    session = Z3Session(deadline)
-    xs = session.reals(box.dim)
-    lf = Z3Lowering(f, xs, prefix="f", phases=relu_phases(f, fb), bounds=fb)
-    lg = Z3Lowering(g, xs, prefix="g", phases=relu_phases(g, gb), bounds=gb)
-    base = domain_constraints(xs, box) + lf.side + lg.side
 
+def _hop(f, g, box, deadline, session, lf, lg, base, fb, gb, stats, best_val, best_x, best_o, upper) -> SupResult:
+    """Steps 2 and 3 of the module docstring, from the best start point."""
     for o in range(f.n_outputs):
         if fb[f.outputs[o]][1] - gb[g.outputs[o]][0] <= best_val:
             continue  # interval bounds already show this output cannot beat the best value
@@ -120,7 +153,10 @@ def sup_difference(f: Network, g: Network, box: Box, *, deadline: Deadline | Non
 
 
 def _region_lp(f: Network, g: Network, o: int, point, session: Z3Session, box: Box):
-    """The best point of ``f_o - g_o`` on the closed activation region of ``point`` (an exact LP, z3)."""
+    """The best point of ``f_o - g_o`` on the closed activation region of ``point`` (an exact LP, z3);
+    ``None`` when the region's dense forms would not fit in memory (the hop still moves to the model)."""
+    if not (forms_fit(f) and forms_fit(g)):
+        return None
     pf, pg = activation_pattern(f, point), activation_pattern(g, point)
     (af,), (cf,) = pattern_affine_map(f, pf, [f.outputs[o]])
     (ag,), (cg,) = pattern_affine_map(g, pg, [g.outputs[o]])

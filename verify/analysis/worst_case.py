@@ -77,12 +77,16 @@ def both_sides(f: Network, g: Network, box: Box, *, timeout: float | None = None
     deadline = Deadline(timeout)
     sides, used = [], backend
     size = f.n_relus
-    for problem in (auto.Difference(f, g, box, samples, seed, size), auto.Difference(g, f, box, samples, seed + 1, size)):
+    problems = (auto.Difference(f, g, box, samples, seed, size), auto.Difference(g, f, box, samples, seed + 1, size))
+    for k, problem in enumerate(problems):
+        # With a timeout, the first side gets half of it: the second side always has time for its own
+        # lower bound (what is left of the first half goes to it).
+        budget = deadline.sub(deadline.remaining() / 2) if k == 0 and deadline.seconds is not None else deadline
         if backend == "auto":
-            r, step = auto.solve(problem, deadline)
+            r, step = auto.solve(problem, budget)
             used = step.backend
         else:
-            r = auto.solve_with(backend, problem, deadline)
+            r = auto.solve_with(backend, problem, budget)
         sides.append(r)
     s1, s2 = sides
     status = Status.PROVED if s1.status is Status.PROVED and s2.status is Status.PROVED else Status.UNKNOWN

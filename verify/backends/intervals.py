@@ -55,11 +55,16 @@ INTERVALS = Handlers("intervals.exact", {Op.INPUT: _input, Op.AFFINE: _affine, O
                                          Op.OUTPUT: _output})
 
 
-def interval_bounds(net: Network, box: Box) -> dict:
-    """``node -> (lo, hi)`` exact rational bounds valid for every point of ``box``."""
+def interval_bounds(net: Network, box: Box, deadline=None) -> dict:
+    """``node -> (lo, hi)`` exact rational bounds valid for every point of ``box``.
+
+    Kept with the network per box (both sides of a worst-case query need the same bounds); the walk
+    checks ``deadline`` between nodes. The dict is shared: callers must not change it.
+    """
     if box.dim != net.n_inputs:
         raise DomainError(f"box has dimension {box.dim}, the network has {net.n_inputs} inputs")
-    return walk(net, INTERVALS, box)
+    return net.memo(("intervals.exact", box),
+                    lambda: walk(net, INTERVALS, box, deadline=deadline, doing="computing interval bounds"))
 
 
 def relu_phases(net: Network, bounds: dict) -> dict:

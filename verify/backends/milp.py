@@ -39,12 +39,15 @@ import numpy as np
 
 from ..deadline import Deadline
 from ..domain import Box
+from ..numbers import near_dyadic
+from ..errors import DeadlineExpired, FloatRangeError
 from ..ir.graph import Network
 from .. import progress
 from .bounds import propagate_intervals, sound_bounds, unstable_relus
 from ..status import Status
 from .evaluator import evaluate_batch
-from .patterns import activation_pattern, affine_plan, pattern_affine_map, pattern_constraints
+from .float_range import FLOAT_LIMIT, float_range_issue
+from .patterns import activation_pattern, affine_plan, forms_fit, pattern_affine_map, pattern_constraints
 from .highs_session import LPStatus
 from .lp_relax import ReluLP
 from .milp_encoding import milp_candidate
@@ -56,6 +59,8 @@ __all__ = ["maximize", "MaxResult", "milp_candidate"]
 Z3_LEAF_UNSTABLE = 4
 # Split the input box (instead of a ReLU) while at least this many first-layer ReLUs are unstable.
 INPUT_SPLIT_MIN = 3
+# At most this many sampled coordinates (samples x inputs) are evaluated in floats (memory).
+MAX_SAMPLE_ENTRIES = 1 << 22
 
 
 @dataclass(frozen=True)
@@ -84,7 +89,7 @@ def _satisfies(x, constraints) -> bool:
 def _rationalize(v: np.ndarray, box: Box) -> tuple:
     pts = []
     for i, f in enumerate(v):
-        q = Fraction(float(f)).limit_denominator(1 << 24)
+        q = near_dyadic(f, 24)
         pts.append(min(max(q, box.lo[i]), box.hi[i]))
     return tuple(pts)
 
@@ -104,6 +109,7 @@ class _Search:
         self._polished: set = set()
         self._plan = affine_plan(net)
         self._out = self._plan.output_positions[0]
+        self.upper0 = None  # the root's sound bound, once known (reported if the time runs out)
 
     @property
     def target(self) -> Fraction | None:
@@ -136,6 +142,8 @@ class _Search:
     def _polish(self, point):
         """Exact best point of the closed activation region of ``point`` (an LP solved by z3)."""
         net = self.net
+        if not forms_fit(net):  # the dense forms of a very wide network would not fit in memory
+            return
         pattern = activation_pattern(net, point)
         if pattern.key in self._polished:
             return
@@ -208,23 +216,41 @@ def maximize(net: Network, box: Box, constraints: Sequence = (), *, deadline=Non
     -------
     MaxResult
     """
+    issue = float_range_issue(net, box)
+    if issue is not None:
+        raise FloatRangeError(f"{issue.describe()}: beyond the float range the MILP backend's HiGHS guidance "
+                              f"works in (magnitudes up to 1e100); the z3 backend is exact for it")
     stats: dict = {"nodes": 0, "lps": 0}
     deadline = deadline or Deadline(None)
     s = _Search(net, box, constraints, deadline, floor, stop_above, stats)
+    try:
+        return _run(s, net, box, deadline, bounds, candidates, samples, seed, milp_time, node_limit, split_inputs)
+    except DeadlineExpired as exc:  # between the deadline checks of the loop: the incumbent stands
+        return _result(s, "UNKNOWN", s.upper0, reason=f"timeout ({exc})")
+
+
+def _run(s: "_Search", net, box, deadline, bounds, candidates, samples, seed, milp_time, node_limit, split_inputs):
+    """The body of :func:`maximize` (candidates, then the branch and bound); see there."""
+    stats = s.stats
+    floor = s.floor
     if bounds is None:
         bounds = sound_bounds(net, box, s.constraints, method="lp", deadline=deadline, stats=stats)
     upper0 = bounds[s.out_pre][1]
+    s.upper0 = upper0
+    deadline.check("computing sound bounds")
     stats["unstable_root"] = len(unstable_relus(net, bounds))
     if any(lo > hi for lo, hi in bounds.values()):
         return MaxResult(Status.PROVED, None, None, floor, stats=stats)  # empty region
     # Candidates: given points, box centre and vertices, samples, a float MILP solution.
     for pt in candidates:
+        deadline.check("evaluating start points")
         s.offer(tuple(pt))
     pts = [box.center()]
     if box.dim <= 8:
         for k in range(2 ** box.dim):
             pts.append(tuple(box.hi[i] if (k >> i) & 1 else box.lo[i] for i in range(box.dim)))
-    if samples:
+    if samples and not deadline.expired():
+        samples = min(samples, max(8, MAX_SAMPLE_ENTRIES // max(box.dim, 1)))
         rng = np.random.default_rng(seed)
         lo = np.array([float(v) for v in box.lo])
         hi = np.array([float(v) for v in box.hi])
@@ -232,20 +258,21 @@ def maximize(net: Network, box: Box, constraints: Sequence = (), *, deadline=Non
         vals = evaluate_batch(net, X)[:, 0]
         for row in X[np.argsort(-vals)[:4]]:
             pts.append(_rationalize(row, box))
-    for pt in pts:
-        if s.done():
+    for k, pt in enumerate(pts):
+        if s.done() or (k and deadline.expired()):
             break
         s.offer(pt)
-    if not s.done() and milp_time > 0 and stats["unstable_root"] > 0:
+    if not s.done() and milp_time > 0 and stats["unstable_root"] > 0 and not deadline.expired():
         rem = deadline.remaining()
         t = milp_time if rem is None else min(milp_time, rem / 2)
-        x = milp_candidate(net, box, s.constraints, bounds, time_limit=t)
+        x = milp_candidate(net, box, s.constraints, bounds, time_limit=t, deadline=deadline)
         stats["milp_runs"] = 1
         if x is not None:
             s.offer(_rationalize(x, box))
     if s.done():
         return _result(s, "PROVED", upper0, stopped=True)
 
+    deadline.check("evaluating start points")
     lp = ReluLP(net, box, s.constraints)
     sens = [sum(abs(float(net.graph.edges[x, v].get("weight", 1))) for v in net.graph.successors(x)) or 1.0
             for x in net.inputs]

@@ -107,11 +107,12 @@ MILP_ENCODING = Handlers("milp.encoding", {Op.INPUT: _no_row, Op.AFFINE: _affine
 
 
 def milp_candidate(net: Network, box: Box, constraints: Sequence, bounds: dict, *,
-                   time_limit: float = 10.0) -> np.ndarray | None:
-    """A float maximiser of the single output from a big-M MILP (HiGHS); guidance only."""
+                   time_limit: float = 10.0, deadline=None) -> np.ndarray | None:
+    """A float maximiser of the single output from a big-M MILP (HiGHS); guidance only (``deadline`` is
+    checked while the encoding is built; HiGHS itself gets ``time_limit``)."""
     enc = _Encoding(net, box, bounds)
-    walk(net, MILP_COLUMNS, enc)
-    walk(net, MILP_ENCODING, enc)
+    walk(net, MILP_COLUMNS, enc, deadline=deadline, doing="building the MILP")
+    walk(net, MILP_ENCODING, enc, deadline=deadline, doing="building the MILP")
     rows = enc.rows
     for c, b in constraints:
         rows.append(({enc.col[net.inputs[i]]: float(a) for i, a in c.items()}, -INF, float(b)))

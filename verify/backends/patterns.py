@@ -49,13 +49,33 @@ from typing import Iterator, Mapping, Sequence
 
 import numpy as np
 
-from ..errors import VerifyError
+from ..errors import ResourceLimitError, VerifyError
 from ..ir.graph import Network
 from ..ir.ops import Op
 from ..ir.walk import Handlers, walk
 
 __all__ = ["Pattern", "AffineForm", "Region", "AffinePlan", "affine_plan", "activation_pattern", "pattern_forms",
-           "pattern_affine_map", "pattern_constraints", "pattern_region", "decision_nodes"]
+           "pattern_affine_map", "pattern_constraints", "pattern_region", "decision_nodes", "forms_fit",
+           "MAX_FORM_ENTRIES", "output_values"]
+
+# The forms of a pattern are dense: one vector of d + 1 integers per node. Above this many entries
+# (nodes x (d + 1); about 1.6 GB of Python integers at the limit) they are refused instead of made:
+# a network of 10^4 inputs would need 10^8 entries for its inputs' unit vectors alone.
+MAX_FORM_ENTRIES = 20_000_000
+
+
+def output_values(net: Network, point) -> tuple:
+    """Exact outputs at a rational point by the integer-scaled plan (the same values as
+    :func:`verify.backends.evaluator.evaluate`, several times faster on wide layers)."""
+    plan = affine_plan(net)
+    vals, scale = plan.values_at(point)
+    return tuple(Fraction(vals[q], plan.den[q] * scale) for q in plan.output_positions)
+
+
+def forms_fit(net: Network) -> bool:
+    """Whether the dense affine forms of ``net`` (:meth:`AffinePlan.propagate`) stay within
+    :data:`MAX_FORM_ENTRIES`; callers that only use them to improve a point skip them otherwise."""
+    return len(net.order) * (net.n_inputs + 1) <= MAX_FORM_ENTRIES
 
 
 # -- patterns -------------------------------------------------------------------------------------
@@ -273,6 +293,10 @@ class AffinePlan:
         occurrences; ``rep`` maps every position to its representative) and returns ``(position,
         form)``. Either may return None to stop: the choices are then None. Returns ``(choices, V)``.
         """
+        entries = len(self.order) * (self.d + 1)
+        if entries > MAX_FORM_ENTRIES:
+            raise ResourceLimitError(f"the affine forms of a network of {len(self.order):,} nodes and {self.d:,} inputs "
+                                     f"would hold {entries:,} numbers, more than the limit {MAX_FORM_ENTRIES:,}")
         V = np.empty((len(self.order), self.d + 1), dtype=object)
         out: list = []
         for q, op in enumerate(self.ops):

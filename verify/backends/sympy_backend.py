@@ -62,7 +62,7 @@ def _rational(sp, q: Fraction):
     return sp.Rational(q.numerator, q.denominator)
 
 
-def to_sympy(net: Network, symbols: Sequence | None = None, *, form: str = "max"):
+def to_sympy(net: Network, symbols: Sequence | None = None, *, form: str = "max", deadline=None):
     """The function of ``net`` as a sympy expression (one output) or a tuple of expressions.
 
     Parameters
@@ -74,6 +74,8 @@ def to_sympy(net: Network, symbols: Sequence | None = None, *, form: str = "max"
         ``"max"``: ReLUs as ``Max(t, 0)``, max nodes as ``Max``. ``"piecewise"``: ReLUs as
         ``Piecewise((t, t > 0), (0, True))`` and max nodes as a ``Piecewise`` choosing the first
         maximal argument (the same function).
+    deadline : Deadline, optional
+        Checked between nodes (:class:`~verify.errors.DeadlineExpired` when the time is up).
 
     Examples
     --------
@@ -97,7 +99,7 @@ def to_sympy(net: Network, symbols: Sequence | None = None, *, form: str = "max"
             f"too many intermediate values to be written as one formula"
         )
     table = PIECEWISE_HANDLERS if form == "piecewise" else SYMPY_HANDLERS
-    values = walk(net, table, (sp, symbols))
+    values = walk(net, table, (sp, symbols), deadline=deadline, doing="building the sympy formula")
     out = [values[o] for o in net.outputs]
     return out[0] if len(out) == 1 else tuple(out)
 

@@ -24,6 +24,7 @@ L. de Moura, N. Bjorner, "Z3: an efficient SMT solver", TACAS 2008.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Sequence
@@ -33,7 +34,10 @@ from ..errors import ToolkitBugError
 from ..status import Status
 from .z3_backend import from_z3, rational, z3
 
-__all__ = ["Z3Session", "Z3Solver", "Z3Answer"]
+__all__ = ["Z3Session", "Z3Solver", "Z3Answer", "WATCHDOG_GRACE"]
+
+# Seconds past the deadline after which a z3 check still running is interrupted.
+WATCHDOG_GRACE = 0.5
 
 
 @dataclass(frozen=True)
@@ -131,7 +135,10 @@ class Z3Solver:
         self._model = None
 
     def add(self, *constraints) -> None:
-        for c in constraints:
+        deadline = self.session.deadline
+        for k, c in enumerate(constraints):
+            if k % 4096 == 4095:
+                deadline.check("building the z3 query")
             self.raw.add(c)
 
     def push(self) -> None:
@@ -165,9 +172,20 @@ class Z3Solver:
         session's inputs). The model itself stays available as :meth:`model` until the next check.
         """
         ms = self.session.deadline.z3_ms()
+        watchdog = None
         if ms is not None:
             self.raw.set("timeout", ms)
-        answer = self.raw.check()
+            # z3's own timeout is not always honoured promptly (an Optimize, a long preprocessing step):
+            # past it by a grace period, the context is interrupted from a timer thread (the way z3 is
+            # meant to be stopped from outside), and the check returns unknown.
+            watchdog = threading.Timer(ms / 1000 + WATCHDOG_GRACE, self.session.ctx.interrupt)
+            watchdog.daemon = True
+            watchdog.start()
+        try:
+            answer = self.raw.check()
+        finally:
+            if watchdog is not None:
+                watchdog.cancel()
         self._model = None
         if answer == z3.unsat:
             return Z3Answer(Status.PROVED)

@@ -6,7 +6,7 @@ from ..constructions import max_chain, max_tree, mean_network, pool2d, truncated
 from ..constructions.gadgets import GADGETS
 from ..errors import VerifyError
 from ..io.json_format import dumps_network
-from .common import write_output
+from .common import add_output_arg, write_output
 
 __all__ = ["register", "run"]
 
@@ -25,7 +25,7 @@ def register(sub) -> None:
     p.add_argument("--stride", type=int, help="pool2d: stride (default: the kernel size)")
     p.add_argument("--height", type=int, help="pool2d: input height")
     p.add_argument("--width", type=int, help="pool2d: input width")
-    p.add_argument("-o", "--output", required=True, metavar="FILE", help="where to write the network")
+    add_output_arg(p, "-o", "--output", required=True, metavar="FILE", help="where to write the network")
     p.set_defaults(func=run)
 
 
@@ -35,9 +35,45 @@ def _need(args, *names) -> None:
         raise VerifyError(f"build {args.kind} needs {', '.join(missing)}")
 
 
+def _check_written_size(args) -> None:
+    """Refuse, before building, a construction whose file (dense relu-net/1 layers) would not fit in memory."""
+    from .. import limits
+
+    g = args.gadget
+    # the node count first: a construction too big to build at all says so in its own words
+    if args.kind == "max-tree" and args.d is not None and args.d >= 1:
+        limits.check_size(args.d + limits.tree_nodes(args.d, g) + 1, f"max-tree d={args.d} gadget={g}")
+    elif args.kind == "max-chain" and args.d is not None and args.d >= 1:
+        limits.check_size(limits.chain_nodes(args.d, g), f"max-chain d={args.d} gadget={g}")
+    elif args.kind == "truncated-tree" and args.d is not None and args.d >= 1 and args.level is not None and args.level >= 0:
+        limits.check_size(limits.truncated_tree_nodes(args.d, args.level, g),
+                          f"truncated-tree d={args.d} level={args.level} gadget={g}")
+    elif args.kind == "mean" and args.d is not None and args.d >= 1:
+        limits.check_size(args.d + 2, f"mean d={args.d}")
+    elif args.kind == "pool2d" and None not in (args.height, args.width, args.kernel) and min(args.height, args.width, args.kernel) >= 1:
+        s = args.kernel if args.stride is None else args.stride
+        if s >= 1:
+            limits.check_size(limits.pool2d_nodes(args.height, args.width, args.kernel, s, g),
+                              f"pool2d {args.height}x{args.width} k={args.kernel} s={s} gadget={g}")
+    if args.kind == "max-tree" and args.d is not None and args.d >= 1:
+        limits.check_dense(limits.tree_dense(args.d, g), f"max-tree d={args.d} gadget={g}")
+    elif args.kind == "max-chain" and args.d is not None and args.d >= 1:
+        limits.check_dense(limits.chain_dense(args.d, g), f"max-chain d={args.d} gadget={g}")
+    elif args.kind == "truncated-tree" and args.d is not None and args.d >= 1 and args.level is not None and args.level >= 0:
+        limits.check_dense(limits.truncated_tree_dense(args.d, args.level, g),
+                           f"truncated-tree d={args.d} level={args.level} gadget={g}")
+    elif args.kind == "mean" and args.d is not None and args.d >= 1:
+        limits.check_dense(args.d, f"mean d={args.d}")
+    elif args.kind == "pool2d" and None not in (args.height, args.width, args.kernel):
+        s = args.kernel if args.stride is None else args.stride
+        limits.check_dense(limits.pool2d_dense(args.height, args.width, args.kernel, s, g),
+                           f"pool2d {args.height}x{args.width} k={args.kernel} s={s} gadget={g}")
+
+
 def run(args) -> int:
     if args.file is not None and args.kind != "support-sum":
         raise VerifyError(f"build {args.kind} takes no FILE argument")
+    _check_written_size(args)
     if args.kind == "max-tree":
         _need(args, "d")
         net = max_tree(args.d, args.gadget)

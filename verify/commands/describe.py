@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..numbers import to_text
-from .common import add_network_arg, emit_json, load, write_output
+from .common import add_network_arg, add_output_arg, emit_json, load, write_output
 
 __all__ = ["register", "run"]
 
@@ -13,7 +13,7 @@ def register(sub) -> None:
                        description="Write N = sum c h_P + linear exactly: polytopes as vertex sets, their orbits "
                                    "under permuting the inputs, the coefficients; optionally as a support-sum/1 file.")
     add_network_arg(p)
-    p.add_argument("-o", "--output", metavar="SUM.json", default=None,
+    add_output_arg(p, "-o", "--output", metavar="SUM.json", default=None,
                    help="write the description as a support-sum/1 file (one term per orbit when symmetric)")
     p.add_argument("--json", action="store_true", help="print the description as JSON")
     p.set_defaults(func=run)

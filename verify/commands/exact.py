@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..analysis.exactness import check_exact
 from ..analysis.results import EXIT_CODES
-from .common import add_certificate_arg, add_query_args, domain_of, save_certificate_of
+from .common import (add_certificate_arg, add_network_arg, add_query_args, domain_of, load, refuse_beyond_float_range, save_certificate_of, time_left)
 from .engine_options import add_engine_args, engine_options_of
 from .models import load_model, parse_input_shape
 from .options import add_quiet_arg
@@ -37,8 +37,11 @@ def run(args) -> int:
     net = attach_windows(model.net, windows_of(args), args.network)
     require_windows(net, args.network, model.shape if model.image_shaped else None)
     domain = domain_of(args, net)
+    if args.backend in ("milp", "engine"):  # float-guided by nature (HiGHS LPs): refused up front
+        refuse_beyond_float_range(args, net, domain, "the MILP backend (HiGHS guidance)" if args.backend == "milp"
+                                  else "the engine (float LP bounds)", "--backend z3 or auto is exact for it")
     with engine_options_of(args), progress_for(args, "exact"):
-        result = check_exact(net, domain, timeout=args.timeout, backend=args.backend)
+        result = check_exact(net, domain, timeout=time_left(args), backend=args.backend)
     save_certificate_of(args, net, result)
     show(args.json, result, label=net.name or args.network)
     return EXIT_CODES[result.status]

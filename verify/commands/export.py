@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from ..domain import Box
 from ..errors import VerifyError
+from ..io.vnnlib import VNNLIB_FILES
 from ..numbers import parse_rational
-from .common import add_network_arg, domain_of, load, write_output
+from .common import add_network_arg, add_output_arg, domain_of, load, write_output, write_output_bytes
 
 __all__ = ["register", "run"]
 
@@ -18,9 +21,9 @@ def register(sub) -> None:
                     "(N - max), property.vnnlib (some |N - max| >= T in the box) and instances.csv.")
     add_network_arg(p)
     target = p.add_mutually_exclusive_group(required=True)
-    target.add_argument("--smtlib", metavar="FILE", help="write an SMT-LIB 2 query (QF_LRA) to FILE")
-    target.add_argument("--vnnlib", metavar="DIR", help="write a VNN-LIB benchmark to DIR")
-    target.add_argument("--onnx", metavar="FILE", help="write the network alone as ONNX")
+    add_output_arg(target, "--smtlib", metavar="FILE", help="write an SMT-LIB 2 query (QF_LRA) to FILE")
+    add_output_arg(target, "--vnnlib", kind="dir", names=VNNLIB_FILES, metavar="DIR", help="write a VNN-LIB benchmark to DIR")
+    add_output_arg(target, "--onnx", metavar="FILE", help="write the network alone as ONNX")
     p.add_argument("--box", metavar="LO,HI", default=None, help="domain [LO,HI]^d (needed for --threshold and --vnnlib)")
     p.add_argument("--threshold", metavar="T", default=None, help="error threshold (exact rational)")
     p.add_argument("--side", choices=("abs", "under", "over"), default="abs",
@@ -85,15 +88,24 @@ def run(args) -> int:
     from ..io.vnnlib import export_vnnlib, network_to_onnx
 
     if args.onnx:
-        model = network_to_onnx(net, allow_rounding=args.allow_rounding)
-        from ..io.files import atomic_write_bytes
-
-        atomic_write_bytes(args.onnx, model.SerializeToString())
+        try:
+            model = network_to_onnx(net, allow_rounding=args.allow_rounding)
+        except VerifyError as exc:
+            raise VerifyError(f"{args.network}: {exc}") from None
+        write_output_bytes(args.onnx, model.SerializeToString())
         print(f"wrote {args.onnx}: {net.n_inputs} inputs, {net.n_outputs} outputs")
         return 0
     if args.box is None or t is None:
         raise VerifyError("--vnnlib needs --box and --threshold")
     box = domain_of(args, net)
-    paths = export_vnnlib(net, args.vnnlib, box, t, allow_rounding=args.allow_rounding)
-    print(f"wrote {', '.join(paths.values())}")
+    folder = Path(args.vnnlib)
+    replaced = [n for n in VNNLIB_FILES if (folder / n).exists()]
+    try:
+        paths = export_vnnlib(net, args.vnnlib, box, t, allow_rounding=args.allow_rounding)
+    except OSError as exc:
+        raise VerifyError(f"cannot write {args.vnnlib}: {exc.strerror or exc}") from None
+    except VerifyError as exc:
+        raise VerifyError(f"{args.network}: {exc}") from None
+    print(f"wrote {', '.join(paths.values())}"
+          + (f" (replaced the existing {', '.join(replaced)})" if replaced else ""))
     return 0

@@ -6,7 +6,7 @@ from ..analysis.gradients import MAX_RULES, check_gradient_onehot
 from ..analysis.results import EXIT_CODES
 from ..errors import VerifyError
 from ..numbers import parse_rational
-from .common import add_network_arg, add_query_args, domain_of, emit_json, load
+from .common import add_network_arg, add_query_args, domain_of, emit_json, load, time_left
 from .render import show
 
 __all__ = ["register", "run"]
@@ -36,7 +36,7 @@ def run(args) -> int:
         from ..analysis.gradients import region_gradients
         from ..numbers import to_text
 
-        regions = region_gradients(net, box, output=args.output, timeout=args.timeout)
+        regions = region_gradients(net, box, output=args.output, timeout=time_left(args))
         if args.json:
             emit_json({"query": "regions", "domain": box.to_json(), "output": args.output,
                        "regions": [r.to_json() for r in regions]})
@@ -48,12 +48,12 @@ def run(args) -> int:
                 print(f"  gradient ({grad})  active ReLUs {{{', '.join(map(str, r.active))}}}  e.g. x = ({point})")
         return 0
     if args.autodiff is None:
-        r = check_gradient_onehot(net, box, timeout=args.timeout)
+        r = check_gradient_onehot(net, box, timeout=time_left(args))
     else:
         try:
             s = parse_rational(args.autodiff)
         except ValueError as exc:
             raise VerifyError(f"--autodiff: {exc}") from None
-        r = check_gradient_onehot(net, box, mode="autodiff", s=s, max_rule=args.max_rule, timeout=args.timeout)
+        r = check_gradient_onehot(net, box, mode="autodiff", s=s, max_rule=args.max_rule, timeout=time_left(args))
     show(args.json, r)
     return EXIT_CODES[r.status]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..analysis.windows import IMAGES, image_report, plot_image_report
 from ..errors import VerifyError
-from .common import emit_json
+from .common import add_output_arg, emit_json
 
 __all__ = ["register", "run"]
 
@@ -15,7 +15,7 @@ def register(sub) -> None:
     p.add_argument("--stride", type=int, default=2, help="stride (default 2)")
     p.add_argument("--images", default="camera,astronaut,coins", metavar="NAME,...",
                    help=f"bundled images to use (from {', '.join(IMAGES)})")
-    p.add_argument("--plot", metavar="FILE.png", help="gap/spread histogram and error per gap bin")
+    add_output_arg(p, "--plot", kind="plot", metavar="FILE.png", help="gap/spread histogram and error per gap bin")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=run)
 
@@ -23,7 +23,11 @@ def register(sub) -> None:
 def run(args) -> int:
     if args.kernel < 2 or args.kernel > 4:
         raise VerifyError(f"--kernel must be 2, 3 or 4, got {args.kernel}")
+    if args.stride < 1:
+        raise VerifyError(f"--stride must be at least 1, got {args.stride}")
     names = [n.strip() for n in args.images.split(",") if n.strip()]
+    if not names:
+        raise VerifyError(f"--images names no image (choose from {', '.join(IMAGES)})")
     rep, arrays = image_report(args.kernel, args.stride, names)
     if args.plot:
         try:

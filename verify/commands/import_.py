@@ -6,7 +6,7 @@ import os
 
 from ..errors import VerifyError
 from ..io.json_format import dumps_network
-from .common import write_output
+from .common import add_output_arg, write_output
 
 __all__ = ["register", "run"]
 
@@ -16,7 +16,7 @@ def register(sub) -> None:
                        description="Import a model; float weights are converted to exact rationals and max "
                                    "pooling stays a max node.")
     p.add_argument("model", metavar="MODEL.onnx|MODEL.pt")
-    p.add_argument("-o", "--output", required=True, metavar="NET.json", help="network file to write")
+    add_output_arg(p, "-o", "--output", required=True, metavar="NET.json", help="network file to write")
     p.add_argument("--input-shape", metavar="C,H,W", default=None,
                    help="torch: shape of one input without the batch dimension (default: from a leading Linear)")
     p.add_argument("--name", default=None, help="name stored in the network file")

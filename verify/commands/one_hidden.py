@@ -10,7 +10,7 @@ from ..analysis.one_hidden import check_certificate, max_network, one_hidden_lay
 from ..analysis.results import EXIT_CODES
 from ..errors import ToolkitBugError, VerifyError
 from ..io.json_format import dumps_network, load_network
-from .common import timeout_arg, write_output
+from .common import (add_output_arg, refuse_beyond_float_range, time_left, timeout_arg, write_output)
 from .options import add_quiet_arg
 from .render import show
 
@@ -28,7 +28,7 @@ def register(sub) -> None:
     p.add_argument("--max", type=int, metavar="D", help="decide for max(x1..xD) instead of a file")
     p.add_argument("--timeout", type=timeout_arg, metavar="SECONDS", default=None,
                    help="give up after this many seconds (result UNKNOWN, exit code 3)")
-    p.add_argument("--save-network", metavar="FILE", help="when representable, write the one-hidden-layer network")
+    add_output_arg(p, "--save-network", metavar="FILE", help="when representable, write the one-hidden-layer network")
     p.add_argument("--json", action="store_true", help="print the result as JSON (numbers as exact strings)")
     add_quiet_arg(p)
     p.set_defaults(func=run)
@@ -43,10 +43,11 @@ def run(args) -> int:
         net, label = max_network(args.max), f"max_{args.max}"
     else:
         net, label = load_network(args.network), args.network
+        refuse_beyond_float_range(args, net, None, "the facet search (float LPs, checked exactly)")
     from ..progress import progress_for
 
     with progress_for(args, "one-hidden"):
-        result = one_hidden_layer(net, timeout=args.timeout)
+        result = one_hidden_layer(net, timeout=time_left(args))
     if result.certificate is not None and not check_certificate(net, result.certificate).valid:
         raise ToolkitBugError("one-hidden: certificate failed its re-check")  # pragma: no cover
     if args.save_network and result.network is not None:

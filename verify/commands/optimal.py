@@ -10,7 +10,7 @@ from __future__ import annotations
 from ..analysis.optimal import optimal_approximation
 from ..errors import ToolkitBugError, VerifyError
 from ..numbers import to_text
-from .common import emit_json, timeout_arg, write_output
+from .common import (add_output_arg, emit_json, time_left, timeout_arg, write_output)
 from .options import add_quiet_arg
 
 __all__ = ["register", "run"]
@@ -41,7 +41,7 @@ def register(sub) -> None:
     p.add_argument("--z3", action="store_true", help="cross-check: z3 worst-case error of the built network")
     p.add_argument("--timeout", type=timeout_arg, default=None, metavar="SECONDS", help="limit for the z3 cross-check")
     add_quiet_arg(p)
-    p.add_argument("--save", metavar="NET.json", help="write the network (relu-graph/1)")
+    add_output_arg(p, "--save", metavar="NET.json", help="write the network (relu-graph/1)")
     p.add_argument("--json", action="store_true", help="print the result as JSON (numbers as exact strings)")
     p.set_defaults(func=run)
 
@@ -67,7 +67,7 @@ def run(args) -> int:
             from ..progress import progress_for
 
             with progress_for(args, "optimal --z3"):
-                r = worst_case_error(net, Box.cube(args.d), timeout=args.timeout)
+                r = worst_case_error(net, Box.cube(args.d), timeout=time_left(args))
             agree = r.status is Status.PROVED and r.sup_abs == opt.error
             out["z3"] = {"status": r.status.value, "sup_abs": to_text(r.sup_abs), "agrees": agree,
                          "seconds": round(r.seconds, 3)}

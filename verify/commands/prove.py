@@ -6,7 +6,7 @@ import json
 import sys
 
 from ..bounds.catalogue import Outcome, all_claims, load_snapshot, run_claims, select, write_snapshot
-from .common import timeout_arg, write_output
+from .common import (add_output_arg, timeout_arg, write_output)
 
 __all__ = ["register", "run"]
 
@@ -19,8 +19,8 @@ def register(sub) -> None:
     p.add_argument("--heavy", action="store_true", help="include the heavy claims (long proofs)")
     p.add_argument("--list", action="store_true", help="list the claims and exit")
     p.add_argument("--details", action="store_true", help="print every exact value behind each claim")
-    p.add_argument("--json", metavar="FILE", help="write the results as JSON")
-    p.add_argument("--markdown", metavar="FILE", help="write the results as a markdown table")
+    add_output_arg(p, "--json", metavar="FILE", help="write the results as JSON")
+    add_output_arg(p, "--markdown", metavar="FILE", help="write the results as a markdown table")
     p.add_argument("--update-snapshot", action="store_true", help="store the computed values as the new snapshot")
     p.add_argument("--no-snapshot", action="store_true", help="do not compare with the snapshot")
     p.add_argument("--progress", action=argparse_bool(), default=None, help="show a progress bar (default: on a terminal)")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..certificates import load_certificate, recheck
-from .common import timeout_arg
+from .common import timeout_arg, time_left
 from .render import show
 
 __all__ = ["register", "run"]
@@ -15,13 +15,13 @@ def register(sub) -> None:
                                    "and a fresh z3 run of the stored SMT-LIB queries.")
     p.add_argument("certificate", metavar="CERT.json", help="a certificate written with --certificate")
     p.add_argument("--timeout", type=timeout_arg, metavar="SECONDS", default=None,
-                   help="seconds per solver query (no answer in time: exit code 3)")
+                   help="seconds for the whole recheck, its solver queries included (no answer in time: exit code 3)")
     p.add_argument("--json", action="store_true", help="print the outcome and every check as JSON")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
     cert = load_certificate(args.certificate)
-    outcome = recheck(cert, timeout=args.timeout)
+    outcome = recheck(cert, timeout=time_left(args))
     show(args.json, outcome, certificate=args.certificate, cert=cert)
     return outcome.exit_code

@@ -10,7 +10,8 @@ from ..analysis.results import EXIT_CODES, Status
 from ..domain import Box
 from ..errors import DomainError, ResourceLimitError
 from ..numbers import parse_rational, to_text
-from .common import add_network_arg, add_query_args, domain_of, emit_json, load
+from .common import (add_network_arg, add_output_arg, add_query_args, domain_of, emit_json, load,
+                     refuse_beyond_float_range, time_left)
 from .render import show
 
 __all__ = ["register", "run"]
@@ -24,7 +25,7 @@ def register(sub) -> None:
                    help="count (and plot) on the plane through --base spanned by inputs I and J")
     p.add_argument("--base", metavar="X0,X1,...", default=None,
                    help="base point of the slice (exact numbers; default: the centre of the box)")
-    p.add_argument("--plot", metavar="FILE.png", default=None,
+    add_output_arg(p, "--plot", kind="plot", metavar="FILE.png", default=None,
                    help="draw the regions of the slice (2-input networks: the whole box) with the pieces of max")
     p.add_argument("--max-regions", type=int, metavar="N", default=None,
                    help="stop after N regions (result UNKNOWN, counts are lower bounds, exit code 3)")
@@ -77,6 +78,7 @@ def run(args) -> int:
         raise DomainError(f"--plot needs --slice I,J for a network with {d} inputs")
     if args.plot is not None and not isinstance(domain, Box):
         raise DomainError("--plot needs --box LO,HI")
+    refuse_beyond_float_range(args, net, domain, "region enumeration (float interior points, checked exactly)")
     target, target_domain, slice_info = net, domain, None
     i = j = None
     if args.slice is not None:
@@ -95,7 +97,7 @@ def run(args) -> int:
     elif d == 2:
         i, j = 0, 1
     r = count_regions(target, target_domain, pieces=not args.no_pieces, max_regions=args.max_regions,
-                      timeout=args.timeout, backend=args.backend, progress=True if args.progress else (False if args.quiet else None))
+                      timeout=time_left(args), backend=args.backend, progress=True if args.progress else (False if args.quiet else None))
     r = dataclasses.replace(r, network=net.name or args.network, slice=slice_info)
     plot_note = ""
     if args.plot is not None:
@@ -106,7 +108,7 @@ def run(args) -> int:
 
             base = _parse_base(args.base, d, domain) if args.slice is not None else domain.center()
             try:
-                plot_region_map(net, domain, i, j, args.plot, base=base, timeout=args.timeout,
+                plot_region_map(net, domain, i, j, args.plot, base=base, timeout=time_left(args),
                                 title=net.name or args.network, regions=r.regions)
                 plot_note = f"region map written to {args.plot}"
             except ResourceLimitError as exc:

@@ -11,7 +11,7 @@ from typing import Callable
 
 from ..numbers import to_text
 from ..status import Status
-from .common import emit_json
+from .common import emit_json, results_ready
 
 __all__ = ["render", "renders", "show", "RENDERERS", "num"]
 
@@ -44,6 +44,7 @@ def show(json: bool, result, **context) -> None:
     if json:
         emit_json(result.to_json())
         return
+    results_ready()
     for line in render(result, **context):
         print(line)
 
@@ -55,7 +56,10 @@ def num(v) -> str:
         return "none"
     text = to_text(v)
     if "/" in text and len(text) > LONG_FRACTION:
-        return f"{text} (~{float(v):.6g})"
+        try:
+            return f"{text} (~{float(v):.6g})"
+        except OverflowError:  # beyond float range (a 1e400 weight): the exact text alone
+            return text
     return text
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from .common import emit_json, timeout_arg, write_output
+from .common import (add_output_arg, emit_json, timeout_arg, write_output)
 from .options import add_quiet_arg
 
 __all__ = ["register", "run"]
@@ -22,9 +22,10 @@ def register(sub) -> None:
     p.add_argument("--symmetric", action="store_true",
                    help="one coefficient per orbit under permuting the inputs, points in the sorted chamber "
                         "(loses nothing: max is symmetric); needed above n = 5")
-    p.add_argument("-o", "--output", metavar="NET.json", default=None, help="write the network found")
-    p.add_argument("--support-sum", metavar="SUM.json", default=None, help="write the construction found (support-sum/1)")
-    p.add_argument("--certificate", metavar="FILE", default=None,
+    # every output is checked before the search starts (add_output_arg), so none is written when another fails
+    add_output_arg(p, "-o", "--output", metavar="NET.json", default=None, help="write the network found")
+    add_output_arg(p, "--support-sum", metavar="SUM.json", default=None, help="write the construction found (support-sum/1)")
+    add_output_arg(p, "--certificate", metavar="FILE", default=None,
                    help="write the certificate: of the proof on R^n (found) or of 'not in this family'")
     p.add_argument("--timeout", type=timeout_arg, metavar="SECONDS", default=None)
     p.add_argument("--json", action="store_true", help="print the result as JSON")

@@ -26,13 +26,15 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import sys
 from concurrent.futures import ProcessPoolExecutor, as_completed
 
 from ..errors import MissingExtraError, VerifyError
-from .common import timeout_arg
+from .common import (add_output_arg, timeout_arg)
 
-__all__ = ["register", "run", "load_grid", "expand_grid", "run_task", "run_sweep"]
+__all__ = ["register", "run", "load_grid", "expand_grid", "run_task", "run_sweep", "check_scheduler_address",
+           "SCHEDULER_TIMEOUT"]
 
 CONSTRUCTIONS = {
     "max_tree": ("d", "gadget"),
@@ -42,6 +44,28 @@ CONSTRUCTIONS = {
     "random": ("widths", "seed"),
 }
 QUERIES = ("error", "exact")
+# Seconds to wait for a Dask scheduler to answer before the sweep is refused (exit code 2).
+SCHEDULER_TIMEOUT = 10
+_ADDRESS = re.compile(r"(?:(tcp|tls|ws|wss|ucx|inproc)://)?(\[[0-9a-fA-F:]+\]|[A-Za-z0-9_.-]+):([0-9]{1,5})", re.ASCII)
+
+
+def check_scheduler_address(address: str) -> str:
+    """``tcp://HOST:PORT`` (or ``HOST:PORT``, ``tls://...``) or one line saying what is wrong with it."""
+    m = _ADDRESS.fullmatch(address.strip())
+    if not m or not 1 <= int(m.group(3)) <= 65535:
+        hint = " (the port is missing)" if _ADDRESS.fullmatch(address.strip() + ":1") else ""
+        raise VerifyError(f"--scheduler {address!r}: expected an address like tcp://HOST:PORT{hint}")
+    return address.strip()
+
+
+def _connect(address: str):
+    from distributed import Client
+
+    try:
+        return Client(address, timeout=SCHEDULER_TIMEOUT)
+    except (OSError, TimeoutError, ValueError) as exc:
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise VerifyError(f"--scheduler {address}: cannot reach the Dask scheduler ({reason})") from None
 
 
 def _toml():
@@ -58,7 +82,7 @@ def _toml():
 def register(sub) -> None:
     p = sub.add_parser("sweep", help="run a query over a parameter grid (process pool or Dask)")
     p.add_argument("grid", metavar="GRID.toml", help="the grid file")
-    p.add_argument("--out", metavar="FILE", default=None, help="write the JSON lines here (default: stdout)")
+    add_output_arg(p, "--out", metavar="FILE", default=None, help="write the JSON lines here (default: stdout)")
     p.add_argument("--workers", type=int, default=2, help="local worker processes (default 2)")
     p.add_argument("--scheduler", metavar="ADDRESS", default=None,
                    help="run on this Dask distributed scheduler (tcp://host:port) instead of a local pool")
@@ -176,10 +200,10 @@ def run_sweep(spec: dict, *, workers: int = 2, scheduler=None, progress: bool = 
         bar = tqdm(total=len(items), file=sys.stderr, desc="sweep", unit="task")
     if scheduler is not None:
         try:
-            from distributed import Client, as_completed as dask_completed
+            from distributed import as_completed as dask_completed
         except ImportError:
             raise MissingExtraError("--scheduler needs Dask: pip install 'verify[dask]'") from None
-        client = scheduler if hasattr(scheduler, "map") else Client(scheduler)
+        client = scheduler if hasattr(scheduler, "map") else _connect(check_scheduler_address(scheduler))
         try:
             futures = client.map(run_task, items, pure=False)
             for fut in dask_completed(futures):
@@ -207,6 +231,10 @@ def run_sweep(spec: dict, *, workers: int = 2, scheduler=None, progress: bool = 
 
 
 def run(args) -> int:
+    if args.scheduler is not None:
+        check_scheduler_address(args.scheduler)  # a bad address is refused before the grid is built
+    if args.workers < 1:
+        raise VerifyError(f"--workers must be at least 1, got {args.workers}")
     spec = load_grid(args.grid)
     if args.timeout is not None:
         spec["settings"]["timeout"] = args.timeout

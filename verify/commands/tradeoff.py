@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..analysis.tradeoff import depth_limited, markdown_table, plot_tradeoff, tradeoff
 from ..errors import VerifyError
 from ..numbers import to_text
-from .common import emit_json, timeout_arg, write_output
+from .common import (add_output_arg, emit_json, timeout_arg, write_output)
 from .options import add_quiet_arg
 
 __all__ = ["register", "run"]
@@ -16,8 +16,8 @@ def register(sub) -> None:
     p.add_argument("--d", type=int, required=True, help="window size (2..12)")
     p.add_argument("--gadget", default="A", choices=("A", "B", "skip"), help="pairwise-max gadget")
     p.add_argument("--share", action="store_true", help="reuse sub-subset maxima")
-    p.add_argument("--plot", metavar="FILE.png", help="log error against log width, Pareto front marked")
-    p.add_argument("--markdown", metavar="FILE.md", help="write the markdown table to a file")
+    add_output_arg(p, "--plot", kind="plot", metavar="FILE.png", help="log error against log width, Pareto front marked")
+    add_output_arg(p, "--markdown", metavar="FILE.md", help="write the markdown table to a file")
     p.add_argument("--json", action="store_true", help="print the rows as JSON (errors as exact strings)")
     p.add_argument("--timeout", type=timeout_arg, metavar="SECONDS", default=None,
                    help="stop starting new index sets after this many seconds (the rows done are printed, exit 3)")

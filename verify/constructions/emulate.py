@@ -57,14 +57,14 @@ REPLAY = Handlers("emulate.replay", {Op.INPUT: _replay_input, Op.AFFINE: _replay
                                      Op.MAX: _replay_max, Op.OUTPUT: _replay_output})
 
 
-def replay(b: GraphBuilder, net: Network, gadget: str | None = None) -> dict:
+def replay(b: GraphBuilder, net: Network, gadget: str | None = None, deadline=None) -> dict:
     """The value of every node of ``net`` as an :class:`Expr` of builder ``b`` (same inputs).
 
     Affine chains are multiplied out; with ``gadget`` set every ``max`` node becomes an exact tree of
     that gadget, otherwise it stays a max node. Output nodes map to the value they report. This is the
     toolkit's one lowering of ``max`` to ReLUs (a walk, table ``emulate.replay``).
     """
-    return walk(net, REPLAY, _Replay(b, gadget))
+    return walk(net, REPLAY, _Replay(b, gadget), deadline=deadline, doing="building the difference network")
 
 
 def rebuild(net: Network, gadget: str | None = None, name: str | None = None) -> Network:

@@ -36,9 +36,10 @@ from ..errors import GraphError, NetworkFormatError, ToolkitBugError
 from ..ir.graph import Network
 from ..ir.layers import Layer, from_layers, to_layers
 from ..ir.ops import Op
-from ..ir.walk import Handlers, walk
-from ..numbers import check_digits, parse_rational, to_text
+from ..ir.walk import Handlers, MissingHandlerError, walk
+from ..numbers import parse_rational, to_text
 from .files import atomic_write_text
+from .reading import check_id, check_keys, load_json, show
 
 __all__ = [
     "LAYERED_FORMAT",
@@ -55,43 +56,18 @@ __all__ = [
 
 LAYERED_FORMAT = "relu-net/1"
 GRAPH_FORMAT = "relu-graph/1"
+# The closed sets of keys of each kind of object (anything else is refused, never ignored).
+LAYERED_KEYS = ("format", "inputs", "layers", "windows", "name", "comment")
+GRAPH_KEYS = ("format", "inputs", "nodes", "outputs", "windows", "name", "comment")
+LAYER_KEYS = ("weights", "bias", "activation")
+NODE_KEYS = {Op.AFFINE: ("id", "op", "in", "bias"), Op.RELU: ("id", "op", "in"), Op.MAX: ("id", "op", "in")}
 MAX_INPUTS = 1_000_000
 MAX_FILE_BYTES = 2_000_000_000
 
 
-class _Reject(ValueError):
-    pass
-
-
-def _reject_constant(name: str):
-    raise _Reject(f"{name} is not allowed (only finite numbers)")
-
-
-def _parse_float_text(text: str) -> Fraction:
-    try:
-        return parse_rational(text)
-    except ValueError as exc:
-        raise _Reject(str(exc)) from None
-
-
-def _parse_int_text(text: str) -> int:
-    try:
-        check_digits(text)
-    except ValueError as exc:
-        raise _Reject(str(exc)) from None
-    return int(text)
-
-
 def _json_load(text: str, source: str | None) -> Any:
-    try:
-        return json.loads(text, parse_float=_parse_float_text, parse_int=_parse_int_text,
-                          parse_constant=_reject_constant)
-    except _Reject as exc:
-        raise NetworkFormatError(str(exc), source=source) from None
-    except json.JSONDecodeError as exc:
-        raise NetworkFormatError(f"not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})", source=source) from None
-    except RecursionError:
-        raise NetworkFormatError("JSON nested too deeply", source=source) from None
+    """The shared strict JSON reading of :mod:`verify.io.reading` (kept under this name for callers)."""
+    return load_json(text, source)
 
 
 def _number(value: Any, where: str) -> Fraction:
@@ -103,7 +79,7 @@ def _number(value: Any, where: str) -> Fraction:
 
 def _count(value: Any, what: str, minimum: int, maximum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise NetworkFormatError(f"{what} must be an integer, got {value!r}")
+        raise NetworkFormatError(f"{what} must be an integer, got {show(value)}")
     if not minimum <= value <= maximum:
         raise NetworkFormatError(f"{what} must be between {minimum} and {maximum}, got {value}")
     return value
@@ -121,33 +97,38 @@ def _windows(data: dict, n_inputs: int):
             raise NetworkFormatError("must be a non-empty list of input indices", where=f"window {k + 1}")
         for j in w:
             if isinstance(j, bool) or not isinstance(j, int) or not 0 <= j < n_inputs:
-                raise NetworkFormatError(f"invalid input index {j!r} (inputs are 0..{n_inputs - 1})", where=f"window {k + 1}")
+                raise NetworkFormatError(f"invalid input index {show(j)} (inputs are 0..{n_inputs - 1})", where=f"window {k + 1}")
         out.append(tuple(w))
     return out
 
 
-def network_from_mapping(data: Any, source: str | None = None) -> Network:
-    """Build a validated :class:`Network` from a parsed JSON mapping of either format."""
+def network_from_mapping(data: Any, source: str | None = None, deadline=None) -> Network:
+    """Build a validated :class:`Network` from a parsed JSON mapping of either format.
+
+    ``deadline`` (a :class:`~verify.deadline.Deadline`) is checked between rows and nodes: reading a
+    network of 10^5 inputs is part of a command's ``--timeout``.
+    """
     try:
-        return _from_mapping(data)
+        return _from_mapping(data, deadline)
     except NetworkFormatError as exc:
         raise exc.located(source) if source else exc
     except GraphError as exc:
         raise NetworkFormatError(str(exc), source=source) from None
 
 
-def _from_mapping(data: Any) -> Network:
+def _from_mapping(data: Any, deadline=None) -> Network:
     if not isinstance(data, dict):
         raise NetworkFormatError("top level must be a JSON object")
     fmt = data.get("format")
     if fmt == LAYERED_FORMAT:
-        return _layered_from_mapping(data)
+        return _layered_from_mapping(data, deadline)
     if fmt == GRAPH_FORMAT:
-        return _graph_from_mapping(data)
-    raise NetworkFormatError(f"unknown format tag {fmt!r} (expected {LAYERED_FORMAT!r} or {GRAPH_FORMAT!r})")
+        return _graph_from_mapping(data, deadline)
+    raise NetworkFormatError(f"unknown format tag {'None' if fmt is None else show(fmt)} "
+                             f"(expected {LAYERED_FORMAT!r} or {GRAPH_FORMAT!r})")
 
 
-def _layered_from_mapping(data: dict) -> Network:
+def _layered_from_mapping(data: dict, deadline=None) -> Network:
     n_inputs = _count(data.get("inputs"), "inputs", 1, MAX_INPUTS)
     raw_layers = data.get("layers")
     if not isinstance(raw_layers, list) or not raw_layers:
@@ -158,18 +139,18 @@ def _layered_from_mapping(data: dict) -> Network:
         where = f"layer {l}"
         if not isinstance(raw, dict):
             raise NetworkFormatError("must be an object", where=where)
-        unknown = set(raw) - {"weights", "bias", "activation"}
-        if unknown:
-            raise NetworkFormatError(f"unknown key(s) {sorted(unknown)}", where=where)
+        check_keys(raw, LAYER_KEYS, where, "a layer")
         act = raw.get("activation")
         if act not in ("relu", "linear"):
-            raise NetworkFormatError(f"activation must be 'relu' or 'linear', got {act!r}", where=where)
+            raise NetworkFormatError(f"activation must be 'relu' or 'linear', got {show(act)}", where=where)
         rows = raw.get("weights")
         if not isinstance(rows, list) or not rows:
             raise NetworkFormatError("weights must be a non-empty list of rows", where=where)
         weights = []
         for r, row in enumerate(rows, start=1):
             rwhere = f"layer {l}, row {r}"
+            if deadline is not None:
+                deadline.check("reading the network")
             if not isinstance(row, list):
                 raise NetworkFormatError("must be a list of numbers", where=rwhere)
             if len(row) != width:
@@ -187,9 +168,7 @@ def _layered_from_mapping(data: dict) -> Network:
         width = len(weights)
     if layers[-1].activation != "linear":
         raise NetworkFormatError("the last layer must be linear", where=f"layer {len(layers)}")
-    unknown = set(data) - {"format", "inputs", "layers", "windows", "name", "comment"}
-    if unknown:
-        raise NetworkFormatError(f"unknown top-level key(s) {sorted(unknown)}")
+    check_keys(data, LAYERED_KEYS, "top level", f"a {LAYERED_FORMAT} file")
     windows = _windows(data, n_inputs)
     if windows is not None and len(windows) != width:
         raise NetworkFormatError(f"{len(windows)} windows for {width} outputs")
@@ -251,9 +230,11 @@ GRAPH_READER = Handlers("json.graph-reader", {Op.INPUT: _read_implicit, Op.AFFIN
                                               Op.RELU: _read_relu, Op.MAX: _read_max, Op.OUTPUT: _read_implicit})
 # The ops a file may name as nodes, by their file name.
 _FILE_OPS = {op.value: op for op in GRAPH_READER if GRAPH_READER[op] is not _read_implicit}
+if set(NODE_KEYS) != set(_FILE_OPS.values()):  # a new op readable from files needs its closed set of keys
+    raise MissingHandlerError(f"json.graph-reader: NODE_KEYS lacks {sorted(o.value for o in set(_FILE_OPS.values()) - set(NODE_KEYS))}")
 
 
-def _graph_from_mapping(data: dict) -> Network:
+def _graph_from_mapping(data: dict, deadline=None) -> Network:
     n_inputs = _count(data.get("inputs"), "inputs", 1, MAX_INPUTS)
     raw_nodes = data.get("nodes")
     if not isinstance(raw_nodes, list):
@@ -265,25 +246,29 @@ def _graph_from_mapping(data: dict) -> Network:
 
     def ref(value, where):
         if not isinstance(value, str) or value not in g:
-            raise NetworkFormatError(f"refers to unknown or later node {value!r}", where=where)
+            raise NetworkFormatError(f"refers to unknown or later node {show(value)}", where=where)
         return value
 
     for k, raw in enumerate(raw_nodes, start=1):
         where = f"node {k}"
+        if deadline is not None and k % 256 == 0:
+            deadline.check("reading the network")
         if not isinstance(raw, dict):
             raise NetworkFormatError("must be an object", where=where)
         nid = raw.get("id")
         if not isinstance(nid, str) or not nid:
             raise NetworkFormatError("id must be a non-empty string", where=where)
         where = f"node {k} ({nid})"
+        check_id(nid, where)
         if nid in g:
             raise NetworkFormatError("duplicate id", where=where)
         op = raw.get("op")
         kind = _FILE_OPS.get(op) if isinstance(op, str) else None
         if kind is None:
             names = list(_FILE_OPS)
-            raise NetworkFormatError(f"unknown op {op!r} (expected {', '.join(names[:-1])} or {names[-1]})",
+            raise NetworkFormatError(f"unknown op {show(op)} (expected {', '.join(names[:-1])} or {names[-1]})",
                                      where=where)
+        check_keys(raw, NODE_KEYS[kind], where, f"{'an' if op[0] in 'aeiou' else 'a'} {op} node")
         GRAPH_READER[kind](_Reader(g, ref), None, nid, (raw, where))
     outs = data.get("outputs")
     if not isinstance(outs, list) or not outs:
@@ -291,24 +276,21 @@ def _graph_from_mapping(data: dict) -> Network:
     outputs = []
     for i, src in enumerate(outs):
         src = ref(src, f"output {i + 1}")
-        g.add_node(f"y{i}", op=Op.OUTPUT, index=i)
-        if f"y{i}" == src:
-            raise NetworkFormatError("output ids y0, y1, ... are reserved", where=f"output {i + 1}")
+        g.add_node(f"y{i}", op=Op.OUTPUT, index=i)  # no file node is named y{i} (check_id)
         g.add_edge(src, f"y{i}")
         outputs.append(f"y{i}")
-    unknown = set(data) - {"format", "inputs", "nodes", "outputs", "windows", "name", "comment"}
-    if unknown:
-        raise NetworkFormatError(f"unknown top-level key(s) {sorted(unknown)}")
+    check_keys(data, GRAPH_KEYS, "top level", f"a {GRAPH_FORMAT} file")
     return Network(g, inputs, outputs, windows=_windows(data, n_inputs), name=str(data.get("name", "")))
 
 
-def loads_network(text: str, source: str | None = None) -> Network:
+def loads_network(text: str, source: str | None = None, deadline=None) -> Network:
     """Parse a network from JSON text (either format)."""
-    return network_from_mapping(_json_load(text, source), source)
+    return network_from_mapping(_json_load(text, source), source, deadline)
 
 
-def load_network(path: str | os.PathLike) -> Network:
-    """Read a network file; errors name the file and the place in it."""
+def load_network(path: str | os.PathLike, deadline=None) -> Network:
+    """Read a network file; errors name the file and the place in it (``deadline``: see
+    :func:`network_from_mapping`)."""
     source = str(path)
     try:
         size = os.path.getsize(path)
@@ -322,7 +304,7 @@ def load_network(path: str | os.PathLike) -> Network:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise NetworkFormatError("not UTF-8 text", source=source) from None
-    return loads_network(text, source)
+    return loads_network(text, source, deadline)
 
 
 # -- writing ----------------------------------------------------------------------------------------

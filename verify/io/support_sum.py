@@ -35,8 +35,9 @@ from fractions import Fraction
 from typing import Any
 
 from ..errors import NetworkFormatError
-from ..numbers import check_digits, parse_rational, to_text
+from ..numbers import parse_rational, to_text
 from .files import atomic_write_text
+from .reading import load_json, show
 
 __all__ = ["SUPPORT_SUM_FORMAT", "SupportSumFormatError", "Zonotope", "Term", "SupportSum",
            "support_sum_from_mapping", "support_sum_to_mapping", "loads_support_sum", "load_support_sum",
@@ -140,17 +141,13 @@ def _keys(data: dict, allowed: set, required: tuple, where: str | None) -> None:
 
 def _int(value: Any, where: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise _err(f"expected an integer, got {json.dumps(value) if _plain(value) else type(value).__name__}", where)
+        raise _err(f"expected an integer, got {show(value)}", where)
     return value
-
-
-def _plain(value: Any) -> bool:
-    return isinstance(value, (str, int, float, bool)) or value is None
 
 
 def _rational(value: Any, where: str) -> Fraction:
     if isinstance(value, (list, dict)) or value is None:
-        raise _err(f"expected a number, got {type(value).__name__ if value is not None else 'null'}", where)
+        raise _err(f"expected a number, got {show(value)}", where)
     try:
         return parse_rational(value)
     except ValueError as exc:
@@ -175,9 +172,9 @@ def support_sum_from_mapping(data: Any, source: str | None = None) -> SupportSum
 
 def _from_mapping(data: Any) -> SupportSum:
     if not isinstance(data, dict):
-        raise _err(f"expected a JSON object, got {type(data).__name__}")
+        raise _err(f"expected a JSON object, got {show(data)}")
     if data.get("format") != SUPPORT_SUM_FORMAT:
-        raise _err(f"format must be {SUPPORT_SUM_FORMAT!r}, got {data.get('format')!r}")
+        raise _err(f"format must be {SUPPORT_SUM_FORMAT!r}, got {show(data.get('format'))}")
     _keys(data, _TOP_KEYS, ("format", "dim", "terms"), None)
     dim = _int(data["dim"], "dim")
     if not 1 <= dim <= MAX_DIM:
@@ -228,32 +225,10 @@ def _from_mapping(data: Any) -> SupportSum:
 
 
 def _json_load(text: str, source: str | None) -> Any:
-    def exact_float(s: str):
-        raise _Reject(f"{s} is not an integer; write non-integer numbers as strings (\"1/3\", \"0.5\")")
-
-    def int_text(s: str) -> int:
-        try:
-            check_digits(s)
-        except ValueError as exc:
-            raise _Reject(str(exc)) from None
-        return int(s)
-
-    def constant(name: str):
-        raise _Reject(f"{name} is not allowed (only finite numbers)")
-
-    try:
-        return json.loads(text, parse_float=exact_float, parse_int=int_text, parse_constant=constant)
-    except _Reject as exc:
-        raise SupportSumFormatError(str(exc), source=source) from None
-    except json.JSONDecodeError as exc:
-        raise SupportSumFormatError(f"not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})",
-                                    source=source) from None
-    except RecursionError:
-        raise SupportSumFormatError("JSON nested too deeply", source=source) from None
-
-
-class _Reject(ValueError):
-    pass
+    """The shared strict reading (:mod:`verify.io.reading`: duplicate keys, ASCII digits, finite numbers);
+    bare JSON numbers must be integers in this format."""
+    return load_json(text, source, error=SupportSumFormatError,
+                     no_fractions="is not an integer; write non-integer numbers as strings (\"1/3\", \"0.5\")")
 
 
 def loads_support_sum(text: str, source: str | None = None) -> SupportSum:

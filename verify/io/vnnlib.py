@@ -33,11 +33,13 @@ from ..ir.layers import source_exprs, to_layers
 from ..ir.ops import Op
 from ..ir.walk import Handlers, walk
 from ..numbers import to_text
-from .files import atomic_write_bytes, atomic_write_text
+from .files import atomic_write_files
 
-__all__ = ["network_to_onnx", "vnnlib_property", "export_vnnlib", "float32_exact"]
+__all__ = ["network_to_onnx", "vnnlib_property", "export_vnnlib", "float32_exact", "VNNLIB_FILES"]
 
 OPSET = 17
+# The files of a benchmark folder, in the order export_vnnlib writes them.
+VNNLIB_FILES = ("network.onnx", "difference.onnx", "property.vnnlib", "instances.csv")
 
 
 def _onnx():
@@ -50,18 +52,36 @@ def _onnx():
 
 def float32_exact(q: Fraction) -> bool:
     """Is ``q`` exactly a float32 value?"""
+    if abs(q) > FLOAT32_MAX:
+        return False
     return Fraction(float(np.float32(float(q)))) == q
 
 
+# The largest finite float32 (2^128 - 2^104): a value beyond it has no float32 rounding but infinity.
+FLOAT32_MAX = Fraction(2 ** 128 - 2 ** 104)
+
+
 def _matrix(rows, allow_rounding: bool, where: str) -> np.ndarray:
-    out = np.array([[float(v) for v in r] for r in rows], dtype=np.float32).reshape(len(rows), -1)
-    if not allow_rounding:
-        for r, row in enumerate(rows):
-            for c, v in enumerate(row):
-                if not float32_exact(v):
-                    raise VerifyError(f"{where}: weight {to_text(v)} (row {r}, column {c}) is not a float32 value; "
-                                      f"pass allow_rounding=True (--allow-rounding) to export a rounded copy")
-    return out
+    for r, row in enumerate(rows, start=1):
+        for c, v in enumerate(row, start=1):
+            if abs(v) > FLOAT32_MAX:
+                raise VerifyError(f"{where}, row {r}, column {c}: {_size(v)} is beyond the float32 range of ONNX "
+                                  f"(magnitudes up to 3.4e38), even rounded")
+            if not allow_rounding and not float32_exact(v):
+                raise VerifyError(f"{where}, row {r}, column {c}: weight {_short(v)} is not a float32 value; "
+                                  f"pass --allow-rounding (allow_rounding=True) to export a rounded copy")
+    return np.array([[float(v) for v in r] for r in rows], dtype=np.float32).reshape(len(rows), -1)
+
+
+def _size(v) -> str:
+    from ..backends.float_range import magnitude_text
+
+    return f"the value {magnitude_text(v)}"
+
+
+def _short(v) -> str:
+    text = to_text(v)
+    return text if len(text) <= 40 else f"{text[:37]}..."
 
 
 def network_to_onnx(net: Network, *, allow_rounding: bool = False, name: str | None = None):
@@ -80,8 +100,9 @@ def network_to_onnx(net: Network, *, allow_rounding: bool = False, name: str | N
 
     def gemm(inp, rows, bias, label):
         # Y = inp @ W^T + b with W given row by row (one row per output unit)
-        w = const(_matrix(rows, allow_rounding, label), f"{label}_W")
-        b = const(_matrix([bias], allow_rounding, label).reshape(-1), f"{label}_B")
+        where = label.replace("layer", "layer ").replace("stage", "stage ")
+        w = const(_matrix(rows, allow_rounding, f"{where} weights"), f"{label}_W")
+        b = const(_matrix([bias], allow_rounding, f"{where} bias").reshape(-1), f"{label}_B")
         out = f"{label}_out"
         nodes.append(helper.make_node("Gemm", [inp, w, b], [out], transB=1, name=label))
         return out
@@ -275,15 +296,21 @@ def export_vnnlib(net: Network, directory, box: Box, threshold, *, gadget: str =
         f"network: difference.onnx, Y_o = N_o(X) - max(X over window o)\n"
         f"sat: some |Y_o| >= {to_text(Fraction(threshold))} in the box; unsat: the worst-case error is below it"))
     directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    paths = {
-        "network": directory / "network.onnx",
-        "difference": directory / "difference.onnx",
-        "property": directory / "property.vnnlib",
-        "instances": directory / "instances.csv",
-    }
-    atomic_write_bytes(paths["network"], m_net.SerializeToString())
-    atomic_write_bytes(paths["difference"], m_diff.SerializeToString())
-    atomic_write_text(paths["property"], prop)
-    atomic_write_text(paths["instances"], f"difference.onnx,property.vnnlib,{int(timeout)}\n")
+    made = not directory.exists()
+    directory.mkdir(exist_ok=True)  # the folder itself may be new; its parent must exist
+    paths = {key: directory / name for key, name in zip(("network", "difference", "property", "instances"), VNNLIB_FILES)}
+    try:  # the four files are written as one step: all temporary files first, then the renames
+        atomic_write_files({
+            paths["network"]: m_net.SerializeToString(),
+            paths["difference"]: m_diff.SerializeToString(),
+            paths["property"]: prop.encode("utf-8"),
+            paths["instances"]: f"difference.onnx,property.vnnlib,{int(timeout)}\n".encode("utf-8"),
+        })
+    except BaseException:
+        if made:
+            try:
+                directory.rmdir()
+            except OSError:
+                pass
+        raise
     return {k: str(v) for k, v in paths.items()}

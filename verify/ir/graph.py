@@ -22,10 +22,13 @@ from ..errors import GraphError
 from .ops import ARITY, Op
 from .walk import Handlers, walk
 
-__all__ = ["Network", "check_graph", "MAX_NODES"]
+__all__ = ["Network", "check_graph", "MAX_NODES", "MAX_DENSE_WEIGHTS"]
 
 # A graph larger than this is refused before anything else is done with it (memory safety for files).
 MAX_NODES = 5_000_000
+# The most weights a network is written with as dense layers (relu-net/1, ONNX): about 1 GB while writing
+# (verify.limits.BYTES_PER_DENSE_WEIGHT); the layered view refuses more (verify.ir.layers.to_layers).
+MAX_DENSE_WEIGHTS = 10_000_000
 
 
 # -- per-op checks of check_graph (one handler per op; called with the raw graph, before any walk) --

@@ -14,8 +14,8 @@ from typing import Sequence
 
 import networkx as nx
 
-from ..errors import GraphError
-from .graph import Network
+from ..errors import GraphError, ResourceLimitError
+from .graph import MAX_DENSE_WEIGHTS, Network
 from .ops import Op
 from .walk import Handlers, walk
 
@@ -132,6 +132,17 @@ def to_layers(net: Network) -> list[Layer] | None:
     for l in range(1, depth + 1):
         units[l] = relus_by_level[l]
     position = {l: {u: k for k, u in enumerate(us)} for l, us in units.items()}
+    # Layered? (each unit reads only the layer below it) -- checked before any dense row is made, so that
+    # the size of the matrices can be refused first: a tree of 10^5 inputs would need 10^10 entries.
+    for l in range(1, depth + 2):
+        for u in units[l] if l <= depth else net.outputs:
+            if any(src not in position[l - 1] for src in exprs[net.single_pred(u)][0]):
+                return None
+    dense = sum(len(units[l]) * len(units[l - 1]) for l in range(1, depth + 1)) + len(net.outputs) * len(units[depth])
+    if dense > MAX_DENSE_WEIGHTS:
+        raise ResourceLimitError(
+            f"{net.name or 'the network'} as dense layers (relu-net/1, ONNX) would hold {dense:,} weights (about "
+            f"{dense * 100 / 1e9:.3g} GB of memory), more than the limit {MAX_DENSE_WEIGHTS:,} weights")
 
     def row_of(coef: dict, l: int):
         row = [Fraction(0)] * len(units[l])

@@ -30,7 +30,7 @@ def _direction(net: Network, node):
     return key, scale
 
 
-def merge_parallel_relus(net: Network) -> Network:
+def merge_parallel_relus(net: Network, deadline=None) -> Network:
     """Merge ReLUs whose pre-activations are proportional, using two exact identities.
 
     For ``c > 0``: ``relu(c e) = c relu(e)``, and ``relu(-c e) = c relu(e) - c e``. ReLUs whose
@@ -43,7 +43,9 @@ def merge_parallel_relus(net: Network) -> Network:
     """
     g = nx.DiGraph(net.graph)
     groups: dict = {}
-    for r in net.relu_nodes:
+    for k, r in enumerate(net.relu_nodes):
+        if deadline is not None and k % 64 == 0:
+            deadline.check("merging parallel ReLUs")
         p = net.single_pred(r)
         if net.op(p) is not Op.AFFINE or any(net.op(c) is not Op.AFFINE for c in net.graph.successors(r)):
             continue

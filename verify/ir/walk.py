@@ -42,6 +42,7 @@ TABLE_MODULES = (
     "verify.ir.canonical",
     "verify.backends.evaluator",
     "verify.backends.intervals",
+    "verify.backends.float_range",
     "verify.backends.bounds",
     "verify.backends.lp_relax",
     "verify.backends.milp_encoding",
@@ -135,11 +136,13 @@ class Handlers(Mapping):
         return Handlers(name, table, module=sys._getframe(1).f_globals.get("__name__", "?"))
 
 
-def walk(net, handlers: Handlers, ctx: Any = None, *, nodes: Iterable | None = None, values: dict | None = None) -> dict:
+def walk(net, handlers: Handlers, ctx: Any = None, *, nodes: Iterable | None = None, values: dict | None = None,
+         deadline=None, doing: str = "") -> dict:
     """Visit every node of ``net`` in topological order and store ``handler(ctx, net, node, values)``.
 
     ``nodes`` restricts the walk to some nodes (given in topological order); ``values`` continues a walk.
-
+    ``deadline`` (a :class:`~verify.deadline.Deadline`) is checked before every node: a walk over a large
+    network is a loop that can run long; its :class:`~verify.errors.DeadlineExpired` says ``doing``.
     Returns the ``values`` dict (node -> what its handler returned).
 
     >>> from verify.constructions import max_tree
@@ -152,12 +155,18 @@ def walk(net, handlers: Handlers, ctx: Any = None, *, nodes: Iterable | None = N
     """
     table = handlers._table
     values = {} if values is None else values
+    check = deadline.check if deadline is not None and deadline.seconds is not None else None
+    what = doing or f"walking the network ({handlers.name})"
     if nodes is None:
         for node, op in net.ops:
+            if check is not None:
+                check(what)
             values[node] = table[op](ctx, net, node, values)
     else:
         op_of = net.op
         for node in nodes:
+            if check is not None:
+                check(what)
             values[node] = table[op_of(node)](ctx, net, node, values)
     return values
 

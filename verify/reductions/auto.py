@@ -14,6 +14,13 @@ arrangement    exactness on R^d of a bias-free network              -> rays of i
                                                                     layers); half the time left
 symmetry       exactness on R^d, one output = max of all inputs     SymmetryToConeFaces -> z3 on the cone's
                                                                     faces; all the time left
+z3-only        an equivalence or supremum with numbers beyond       -> z3 (one query per output, or region
+               float range (:func:`floats_can_guide`)               hopping); all the time left (the
+                                                                    float-guided steps below are left out)
+
+"Beyond float range": :func:`floats_can_guide` (a weight, box end or node value above
+:data:`verify.backends.float_range.FLOAT_LIMIT`).
+=======
 z3             an equivalence of hand-built networks (every weight  -> one z3 query per output; all the
                and bias a fraction with denominator at most         time (three quarters of a timeout)
                ``HAND_BUILT_DENOMINATOR``)
@@ -58,7 +65,8 @@ from typing import Callable
 
 from ..deadline import Deadline
 from ..domain import Box
-from ..errors import ToolkitBugError
+from ..backends.evaluator import evaluate
+from ..errors import DeadlineExpired, ToolkitBugError
 from ..ir.graph import Network
 from ..status import Status
 from .base import Chain, NotApplicable
@@ -69,7 +77,7 @@ from .symmetry import SymmetryToConeFaces, is_max_of_all_on_rd, solve_cone_faces
 
 __all__ = ["Step", "STEPS", "Difference", "solve", "solve_with", "MAXIMIZER", "set_maximizer", "maximizer",
            "Z3_FIRST_SECONDS", "HAND_BUILT_DENOMINATOR", "HAND_BUILT_Z3_SHARE", "BACKENDS",
-           "hand_built"]
+           "hand_built", "floats_can_guide"]
 
 # The rules, in one place.
 Z3_FIRST_SECONDS = 10.0  # z3 decides structured constructions (trees, pooling) fast; then the maximiser
@@ -130,14 +138,18 @@ def supremum_chain() -> Chain:
 def equivalence_by_maximization(problem: Equivalence, deadline: Deadline):
     """``f == g`` on a box: for every output both ``sup (f_o - g_o)`` and ``sup (g_o - f_o)`` are <= 0."""
     from ..analysis.results import ExactnessResult
-    from ..backends.evaluator import evaluate
 
     f, g, box, query = problem.f, problem.g, problem.domain, problem.query
     stats = {}
     chain = supremum_chain()
     for o in range(f.n_outputs):
         for sign in (1, -1):
-            r = chain.solve(Supremum(f, g, box, o, sign, floor=Fraction(0), stop_above=Fraction(0)), deadline)
+            try:
+                r = chain.solve(Supremum(f, g, box, o, sign, floor=Fraction(0), stop_above=Fraction(0)), deadline)
+            except DeadlineExpired as exc:
+                return ExactnessResult(Status.UNKNOWN, box, deadline.elapsed(), output_index=o,
+                                       reason=f"MILP search did not finish on output {o} (timeout: {exc})",
+                                       backend="milp", query=query)
             stats[f"output{o}_{'over' if sign == 1 else 'under'}"] = r.stats
             if r.value is not None and r.value > 0:
                 # The reduction re-evaluated the witness on f and g: they differ there by r.value > 0.
@@ -190,12 +202,22 @@ def sup_by_maximization(problem: Difference, deadline: Deadline):
     ``g`` themselves by the reduction)."""
     from ..analysis.results import SupResult
 
+    from ..backends.patterns import output_values
+
     status, best, best_x, best_o, upper = Status.PROVED, None, None, 0, None
     stats: dict = {}
     chain = supremum_chain()
+    upper_known, reason = True, ""
+    # The box centre, evaluated exactly first (cheap): a witness however soon the time runs out.
+    centre = problem.box.center()
+    diffs = [a - b for a, b in zip(output_values(problem.f, centre), output_values(problem.g, centre))]
     for o in range(problem.f.n_outputs):
-        r = chain.solve(Supremum(problem.f, problem.g, problem.box, o, floor=best, samples=problem.samples,
-                                 seed=problem.seed), deadline)
+        try:
+            r = chain.solve(Supremum(problem.f, problem.g, problem.box, o, floor=best, samples=problem.samples,
+                                     seed=problem.seed), deadline)
+        except DeadlineExpired as exc:  # inside a rewrite or an encoding: what is known so far stands
+            status, upper_known, reason = Status.UNKNOWN, False, f"timeout ({exc})"
+            break
         stats[f"output{o}"] = r.stats
         if r.value is not None and (best is None or r.value > best):
             best, best_x, best_o = r.value, r.witness, o
@@ -203,11 +225,17 @@ def sup_by_maximization(problem: Difference, deadline: Deadline):
             status = Status.UNKNOWN
         if r.upper is not None:
             upper = r.upper if upper is None else max(upper, r.upper)
-    if best is None:  # pragma: no cover - the maximiser always evaluates the box centre
-        raise ToolkitBugError("no witness found")
-    if upper is None or upper < best:
+        else:
+            upper_known = False
+    if best is None:  # the time ran out before any point: the box centre is one
+        best_x, best_o = centre, max(range(len(diffs)), key=diffs.__getitem__)
+        best = diffs[best_o]
+    if not upper_known:
+        upper = None
+    elif upper is None or upper < best:
         upper = best
-    return SupResult(status, best, best_x, best_o, upper, stats, reason="" if status is Status.PROVED else "timeout")
+    return SupResult(status, best, best_x, best_o, upper, stats,
+                     reason="" if status is Status.PROVED else (reason or "timeout"))
 
 
 def _z3_hopping(problem: Difference, deadline: Deadline):
@@ -275,6 +303,38 @@ def _the_rest(left):
     return None if left is None else max(MIN_LAST_SECONDS, left)
 
 
+_FLOAT_CHECKS: dict = {}
+
+
+def floats_can_guide(problem) -> bool:
+    """Whether the float-guided steps (the engine's LP bounds, the maximiser) may run: no weight, box end
+    or node value of either network beyond :data:`verify.backends.float_range.FLOAT_LIMIT` (on R^d: on
+    the homogeneous reduction's box [-1, 1]^d). Otherwise ``auto`` takes the exact z3 steps only."""
+    from ..backends.float_range import float_range_issue
+
+    domain = problem.box if isinstance(problem, Difference) else problem.domain
+    key = (id(problem.f), id(problem.g), id(domain))
+    hit = _FLOAT_CHECKS.get(key)
+    if hit is None or hit[0] is not problem.f or hit[1] is not problem.g:
+        ok = float_range_issue(problem.f, domain) is None and float_range_issue(problem.g, domain) is None
+        _FLOAT_CHECKS.clear()  # one problem at a time: the steps of one solve ask about the same networks
+        _FLOAT_CHECKS[key] = hit = (problem.f, problem.g, ok)
+    return hit[2]
+
+
+def _z3_only_equivalence(p) -> bool:
+    return isinstance(p, Equivalence) and not floats_can_guide(p)
+
+
+def _z3_only_difference(p) -> bool:
+    return isinstance(p, Difference) and not floats_can_guide(p)
+
+
+def _guided(premise):
+    """The premise of a float-guided step, left out for numbers beyond float range."""
+    return lambda p: premise(p) and floats_can_guide(p)
+
+
 def _hand_built_z3(left):
     # Without a timeout z3 keeps the whole budget, as before the engine: on a construction the engine
     # would search without end where z3 eventually answers.
@@ -304,13 +364,17 @@ STEPS: tuple[Step, ...] = (
          _arrangement_share),
     Step("symmetry", "", is_max_of_all_on_rd,
          lambda: Chain([SymmetryToConeFaces()], solve_cone_faces, name="z3+symmetry"), _all_left),
-    Step("z3", "z3", _equivalence_of_hand_built, lambda: Chain([], _z3_equivalence, name="z3"), _hand_built_z3),
-    Step("z3-short", "z3", lambda p: isinstance(p, Equivalence) and not _equivalence_of_hand_built(p),
+    # numbers beyond float range: z3 alone, with all the time
+    Step("z3-only", "z3", _z3_only_equivalence, lambda: Chain([], _z3_equivalence, name="z3"), _all_left),
+    Step("z3-only", "z3", _z3_only_difference, lambda: Chain([], _z3_hopping, name="z3"), _all_left),
+    Step("z3", "z3", _guided(_equivalence_of_hand_built), lambda: Chain([], _z3_equivalence, name="z3"), _hand_built_z3),
+    Step("z3-short", "z3", _guided(lambda p: isinstance(p, Equivalence) and not _equivalence_of_hand_built(p)),
          lambda: Chain([], _z3_equivalence, name="z3"), _z3_first),
-    Step("engine", "engine", lambda p: isinstance(p, Equivalence),
+    Step("engine", "engine", _guided(lambda p: isinstance(p, Equivalence)),
          lambda: Chain([], _engine_equivalence, name="engine"), _the_rest),
-    Step("z3-hopping", "z3", _difference_of_hand_built, lambda: Chain([], _z3_hopping, name="z3"), _hand_built_z3),
-    Step("engine", "engine", lambda p: isinstance(p, Difference),
+    Step("z3-hopping", "z3", _guided(_difference_of_hand_built), lambda: Chain([], _z3_hopping, name="z3"),
+         _hand_built_z3),
+    Step("engine", "engine", _guided(lambda p: isinstance(p, Difference)),
          lambda: Chain([], _engine_difference, name="engine"), _the_rest),
 )
 
@@ -348,6 +412,12 @@ def solve(problem, deadline: Deadline):
             answer = step.chain().solve(problem, Deadline(step.budget(deadline.remaining())))
         except NotApplicable:
             continue  # the step's premise could not be shown: no verdict from it, go on
+        except DeadlineExpired:
+            if answer is None and deadline.expired():
+                raise  # nothing known at all: the command reports the timeout (exit code 3)
+            if deadline.expired():
+                break
+            continue  # the step's own budget ran out: the next step gets the rest
         used = step
         tried.append((step, answer))
         if answer.status is not Status.UNKNOWN or deadline.expired():

@@ -49,6 +49,12 @@ class Reduction:
         """The solution of the original problem, from the new problem's ``solution`` and ``inverse``."""
         raise NotImplementedError
 
+    def apply_within(self, problem, deadline: Deadline) -> tuple[Any, Any]:
+        """:meth:`apply` within the chain's ``deadline`` (a rewrite that can run long checks it: override
+        this; the default checks once before applying)."""
+        deadline.check(f"applying the reduction {self.name}")
+        return self.apply(problem)
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name}>"
 
@@ -80,7 +86,7 @@ class Chain:
         for r in self.reductions:
             if not r.accepts(problem):
                 raise ToolkitBugError(f"{r!r} does not accept {type(problem).__name__} in chain {self.name!r}")
-            problem, data = r.apply(problem)
+            problem, data = r.apply_within(problem, deadline)
             inverse.append((r, data))
         solution = self.solver(problem, deadline)
         for r, data in reversed(inverse):

@@ -37,7 +37,7 @@ __all__ = ["difference_network", "DifferenceNetwork"]
 
 
 def difference_network(f: Network, g: Network | None = None, output: int | None = None, sign: int = 1,
-                       gadget: str = "skip") -> Network:
+                       gadget: str = "skip", deadline=None) -> Network:
     """A ReLU-only network with outputs ``sign * (f_o(x) - g_o(x))`` (all outputs, or only ``output``).
 
     ``g = None`` is the max reference of ``f``: then the outputs are ``sign * (f_o - max over window o)``.
@@ -60,8 +60,8 @@ def difference_network(f: Network, g: Network | None = None, output: int | None 
         if isinstance(o, bool) or not isinstance(o, int) or not 0 <= o < f.n_outputs:
             raise VerifyError(f"output {o!r} does not exist (the networks have {f.n_outputs})")
     b = GraphBuilder(f.n_inputs)
-    vf = replay(b, f, gadget)
-    vg = replay(b, g, gadget)
+    vf = replay(b, f, gadget, deadline=deadline)
+    vg = replay(b, g, gadget, deadline=deadline)
     for o in outputs:
         b.output((vf[f.outputs[o]] - vg[g.outputs[o]]) * sign)
     what = "outputs" if output is None else f"output {output}"
@@ -84,15 +84,18 @@ class DifferenceNetwork(Reduction):
     def accepts(self, problem) -> bool:
         return isinstance(problem, Supremum)
 
-    def apply(self, problem: Supremum):
+    def apply(self, problem: Supremum, deadline=None):
         from ..ir.rewrites import merge_parallel_relus
 
-        d = difference_network(problem.f, problem.g, problem.output, problem.sign)
+        d = difference_network(problem.f, problem.g, problem.output, problem.sign, deadline=deadline)
         if self.merge:
-            d = merge_parallel_relus(d)
+            d = merge_parallel_relus(d, deadline=deadline)
         new = Maximize(d, problem.box, problem.constraints, floor=problem.floor, stop_above=problem.stop_above,
                        samples=problem.samples, seed=problem.seed)
         return new, problem
+
+    def apply_within(self, problem: Supremum, deadline):
+        return self.apply(problem, deadline)
 
     def invert(self, solution, problem: Supremum):
         if solution.witness is None:

@@ -34,10 +34,11 @@ from typing import Iterator
 
 import numpy as np
 
+from ...backends.float_range import FLOAT_LIMIT, float_range_issue
 from ...backends.patterns import Region, _zero_vec, affine_plan
 from ...deadline import Deadline
 from ...domain import Box, RealSpace
-from ...errors import DomainError, ToolkitBugError, VerifyError
+from ...errors import DomainError, FloatRangeError, ToolkitBugError, VerifyError
 from ...ir.graph import Network
 from ...ir.ops import Op
 from ...ir.walk import Handlers
@@ -86,6 +87,10 @@ class RegionEnumerator:
             raise VerifyError(f"unknown region backend {backend!r} (choose highs or z3)")
         self.net = net
         self.domain = _as_domain(domain, net.n_inputs)
+        issue = float_range_issue(net, self.domain)
+        if issue is not None:  # interior points are floats (checked exactly): they must be finite
+            raise FloatRangeError(f"{issue.describe()}: beyond the float range region enumeration works in "
+                                  f"(magnitudes up to 1e100)")
         self.backend = backend
         self.deadline = Deadline(timeout)
         self.keep_constraints = keep_constraints
