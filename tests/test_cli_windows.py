@@ -157,3 +157,11 @@ def test_diff_of_torch_files_by_extension(tmp_path, capsys):
     assert (out["sup_over"], out["sup_under"]) == ("1/2", "0")
     assert main(["diff", str(pa), str(pa), "--equal", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["status"] == "PROVED"
+
+
+def test_a_pool_spec_for_another_image_size_is_refused(nowin, capsys):
+    # pool:1x2/1x2@1x4 gives 2 windows, as many as the layer's outputs, with indices in range, but of an
+    # image of 4 values where the layer has 8 inputs: one line, exit 2.
+    assert main(["exact", nowin, "--windows", "pool:1x2/1x2@1x4", "--json"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "4 values" in err and "8 inputs" in err

@@ -22,7 +22,7 @@ import re
 from ..errors import VerifyError
 from ..ir.graph import Network
 
-__all__ = ["add_windows_args", "parse_windows", "pool_windows", "windows_of", "attach_windows", "require_windows",
+__all__ = ["add_windows_args", "parse_windows", "PoolWindows", "pool_windows", "windows_of", "attach_windows", "require_windows",
            "HOW"]
 
 HOW = "attach windows with --windows 0,1,3,4;1,2,4,5, --windows pool:2x2/2@6x6 or --windows-from FILE"
@@ -54,6 +54,16 @@ def pool_windows(kh: int, kw: int, sh: int, sw: int, channels: int, height: int,
     return out
 
 
+class PoolWindows(list):
+    """The windows of a ``pool:`` spec, with the number of inputs its image has (``C * H * W``), which the
+    network must have too."""
+
+    def __init__(self, windows, inputs: int, spec: str):
+        super().__init__(windows)
+        self.inputs = inputs
+        self.spec = spec
+
+
 def parse_windows(text: str, where: str = "--windows") -> list[tuple[int, ...]]:
     """The windows written in ``text`` (any of the three spellings of this module); one line on error."""
     text = text.strip()
@@ -66,7 +76,8 @@ def parse_windows(text: str, where: str = "--windows") -> list[tuple[int, ...]]:
         kw = int(kw) if kw else kh
         sh = int(sh) if sh else kh
         sw = int(sw) if sw else (sh if m.group(3) else kw)
-        return pool_windows(kh, kw, sh, sw, int(c) if c else 1, int(h), int(w))
+        channels = int(c) if c else 1
+        return PoolWindows(pool_windows(kh, kw, sh, sw, channels, int(h), int(w)), channels * int(h) * int(w), text)
     if text.startswith("pool:"):
         raise VerifyError(f"{where}: cannot read {text!r}: expected pool:KxK/S@HxW, e.g. pool:2x2/2@6x6")
     if text.startswith("["):
@@ -112,9 +123,13 @@ def windows_of(args) -> list[tuple[int, ...]] | None:
 
 
 def attach_windows(net: Network, windows, what: str = "the network") -> Network:
-    """``net`` with ``windows`` (checked: one per output, indices in range, no repeats)."""
+    """``net`` with ``windows`` (checked: one per output, indices in range, no repeats, and a ``pool:``
+    image with as many values as the network has inputs)."""
     if windows is None:
         return net
+    if isinstance(windows, PoolWindows) and windows.inputs != net.n_inputs:
+        raise VerifyError(f"--windows {windows.spec}: the image has {windows.inputs} values, {what} has "
+                          f"{net.n_inputs} inputs")
     if len(windows) != net.n_outputs:
         raise VerifyError(f"--windows: {len(windows)} windows given for the {net.n_outputs} outputs of {what}")
     for k, w in enumerate(windows):
