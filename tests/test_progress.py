@@ -126,3 +126,19 @@ def test_tradeoff_and_prove_timeouts_exit_3():
     assert len(proc.stderr.strip().splitlines()) == 1
     proc = run("prove", "--only", "trees", "--timeout", "0", "--no-snapshot")
     assert proc.returncode == 3 and "not run" in proc.stdout
+
+
+def test_recheck_and_gradient_show_a_bar_on_a_pty(tmp_path):
+    net = max_tree(3, "A")
+    path = tmp_path / "tree3.json"
+    save_network(net, path)
+    cert = tmp_path / "cert.json"
+    code, _, _ = run_on_pty("exact", path, "--box", "0,1", "--certificate", cert, "--quiet")
+    assert code == 0 and cert.exists()
+    code, out, seen = run_on_pty("recheck", cert, "--json")
+    assert code == 0 and json.loads(out)["holds"] is True and b"recheck:" in seen
+    code, _, seen = run_on_pty("recheck", cert, "--json", "--quiet")
+    assert code == 0 and seen == b""
+    # max tree: its gradient is the one-hot of the argmax off the tie set (PROVED, exit 0)
+    code, _, seen = run_on_pty("gradient", path, "--box", "0,1")
+    assert code == 0 and b"gradient:" in seen

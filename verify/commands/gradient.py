@@ -6,7 +6,9 @@ from ..analysis.gradients import MAX_RULES, check_gradient_onehot
 from ..analysis.results import EXIT_CODES
 from ..errors import VerifyError
 from ..numbers import parse_rational
+from ..progress import progress_for
 from .common import add_network_arg, add_query_args, domain_of, emit_json, load, time_left
+from .options import add_quiet_arg
 from .render import show
 
 __all__ = ["register", "run"]
@@ -26,10 +28,16 @@ def register(sub) -> None:
                    help="instead: list every open activation region meeting the box with its exact gradient")
     p.add_argument("--output", type=int, default=0, help="with --regions: which output (default 0)")
     p.add_argument("--max-rule", choices=MAX_RULES, default="first", help="autodiff rule for max nodes")
+    add_quiet_arg(p)
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
+    with progress_for(args, "gradient"):  # elapsed time on a terminal: the SMT queries can take a while
+        return _run(args)
+
+
+def _run(args) -> int:
     net = load(args)
     box = domain_of(args, net)
     if args.regions:

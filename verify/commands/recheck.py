@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from ..certificates import load_certificate, recheck
+from ..progress import progress_for
 from .common import timeout_arg, time_left
+from .options import add_quiet_arg
 from .render import show
 
 __all__ = ["register", "run"]
@@ -17,11 +19,13 @@ def register(sub) -> None:
     p.add_argument("--timeout", type=timeout_arg, metavar="SECONDS", default=None,
                    help="seconds for the whole recheck, its solver queries included (no answer in time: exit code 3)")
     p.add_argument("--json", action="store_true", help="print the outcome and every check as JSON")
+    add_quiet_arg(p)
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
     cert = load_certificate(args.certificate)
-    outcome = recheck(cert, timeout=time_left(args))
+    with progress_for(args, "recheck"):  # elapsed time on a terminal: some certificates take seconds
+        outcome = recheck(cert, timeout=time_left(args))
     show(args.json, outcome, certificate=args.certificate, cert=cert)
     return outcome.exit_code
