@@ -146,6 +146,14 @@ def _start_watchdog(delay: float, timeout: float, patterns: tuple) -> int | None
         os._exit(0)
 
 
+def _retry_delay() -> float:
+    """A few tens of milliseconds, jittered: a fixed delay can fall in step with a loop that spends its
+    time in finalizers or callbacks and land in one every time."""
+    import random
+
+    return random.uniform(0.01, 0.06)
+
+
 class _Backstops:
     """Two backstops of ``--timeout`` for code between cooperative deadline checks.
 
@@ -162,6 +170,7 @@ class _Backstops:
         import threading
 
         self.previous = None
+        self.previous_hook = None
         self.thread = None
         self.watchdog = None
         if timeout is None:
@@ -171,6 +180,8 @@ class _Backstops:
             self.previous = signal.signal(signal.SIGALRM, self._alarm)
             signal.setitimer(signal.ITIMER_REAL, max(0.01, timeout + ALARM_AFTER - elapsed))
             self.timeout = timeout
+            self.previous_hook = sys.unraisablehook
+            sys.unraisablehook = self._unraisable
         if hard:
             delay = max(0.05, timeout + allowed_overrun(timeout) - HARD_EXIT_MARGIN - elapsed)
             self.thread = threading.Timer(delay, self._hard_exit, args=(timeout,))
@@ -188,10 +199,23 @@ class _Backstops:
         f = frame
         while f is not None:
             if f.f_code.co_name == "__del__":
-                signal.setitimer(signal.ITIMER_REAL, 0.05)
+                signal.setitimer(signal.ITIMER_REAL, _retry_delay())
                 return
             f = f.f_back
         raise DeadlineExpired(f"the time limit of {self.timeout:g} s ran out")
+
+    def _unraisable(self, unraisable):
+        """The alarm landed where Python cannot raise (a weakref callback, a finalizer the frame walk of
+        :meth:`_alarm` did not see): Python would print "Exception ignored in ..." with a traceback and
+        lose it. Print nothing and raise it again a moment later, where it can be raised."""
+        import signal
+
+        from .errors import DeadlineExpired
+
+        if isinstance(unraisable.exc_value, DeadlineExpired):
+            signal.setitimer(signal.ITIMER_REAL, _retry_delay())
+            return
+        (self.previous_hook or sys.__unraisablehook__)(unraisable)
 
     @staticmethod
     def _hard_exit(timeout):
@@ -225,6 +249,8 @@ class _Backstops:
         if self.previous is not None:
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, self.previous)
+        if self.previous_hook is not None:
+            sys.unraisablehook = self.previous_hook
 
 
 def main(argv: list[str] | None = None) -> int:
