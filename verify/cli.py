@@ -196,9 +196,12 @@ class _Backstops:
 
         # Inside a finalizer (z3's Context.__del__ run by the garbage collector) an exception is only
         # printed as "Exception ignored in ..." with a traceback, and lost: try again a moment later.
+        # Inside z3's own Python code (a Context being built) the exception would leave a half-made
+        # object whose finalizer then fails ("'Context' object has no attribute 'owner'", seen in the
+        # soak, seed 202500): also try again a moment later.
         f = frame
         while f is not None:
-            if f.f_code.co_name == "__del__":
+            if f.f_code.co_name == "__del__" or str(f.f_globals.get("__name__", "")).startswith("z3"):
                 signal.setitimer(signal.ITIMER_REAL, _retry_delay())
                 return
             f = f.f_back
