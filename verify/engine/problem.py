@@ -298,7 +298,13 @@ def farkas_holds(A, b, lo, hi, y) -> bool:
     every point of the set has ``(y A) x <= y b``, so ``min_box (y A) x > y b`` proves it empty."""
     if any(v < 0 for v in y):
         return False
-    d = len(lo)
+    c, rhs = _combine(y, A, b, len(lo))
+    low = sum((min(ci * l, ci * h) for ci, l, h in zip(c, lo, hi)), Fraction(0))
+    return low > rhs
+
+
+def _combine(y, A, b, d: int):
+    """``(y A, y . b)`` exactly, skipping the zero multipliers (the two certificate checks above and below)."""
     c = [Fraction(0)] * d
     rhs = Fraction(0)
     for yk, row, bk in zip(y, A, b):
@@ -308,23 +314,14 @@ def farkas_holds(A, b, lo, hi, y) -> bool:
         for i, v in enumerate(row):
             if v:
                 c[i] += yk * v
-    low = sum((min(ci * l, ci * h) for ci, l, h in zip(c, lo, hi)), Fraction(0))
-    return low > rhs
+    return c, rhs
 
 
 def dual_bound(a, A, b, lo, hi, y) -> Fraction:
     """Weak duality: for ``y >= 0`` every point of ``{A x <= b, lo <= x <= hi}`` has
     ``a . x <= y . b + max_box (a - y A) . x`` (exact)."""
-    d = len(lo)
-    c = list(a)
-    rhs = Fraction(0)
-    for yk, row, bk in zip(y, A, b):
-        if yk == 0:
-            continue
-        rhs += yk * bk
-        for i, v in enumerate(row):
-            if v:
-                c[i] -= yk * v
+    yA, rhs = _combine(y, A, b, len(lo))
+    c = [ai - v for ai, v in zip(a, yA)]
     return rhs + sum((max(ci * l, ci * h) for ci, l, h in zip(c, lo, hi)), Fraction(0))
 
 
