@@ -121,10 +121,10 @@ def test_exact_rule_bounds_dag_networks_at_exact_points(seed):
         assert evaluate(net, x)[0] <= Fraction(float(nb.out[0]))
 
 
+@pytest.mark.parametrize("d", [4, 40])  # 40: many breakpoints, shared upper ends (the sorted prefix sums)
 @pytest.mark.parametrize("seed", range(6))
-def test_cone_support_is_the_exact_lp(seed):
+def test_cone_support_is_the_exact_lp(seed, d):
     rng = np.random.default_rng(seed)
-    d = 4
     lo = np.floor(rng.uniform(-1, 0.5, (1, d)) * 8) / 8
     hi = lo + np.ceil(rng.uniform(0.1, 1.5, (1, d)) * 8) / 8
     a = np.round(rng.standard_normal((1, d)) * 16) / 16

@@ -132,3 +132,16 @@ def test_shipped_max7_certificate_rechecks_and_tampering_fails():
     bad = copy.deepcopy(cert)
     bad["y"][3] -= 1
     assert recheck_search(bad).holds is False
+
+
+def test_a_system_too_large_for_exact_ranks_in_memory_ends_unknown_with_the_way_out(monkeypatch):
+    # `search --max 4 --vertices-weight 3` without --symmetric reached 7.5 GB in FLINT's rank and was
+    # aborted under a 4 GB cap (soak seed 307575); a lowered limit shows the same route on a small case
+    import verify.analysis.search as search_module
+
+    monkeypatch.setattr(search_module, "RANK_MAX_ENTRIES", 50)
+    res = search_max(3, 2, 2, symmetric=False)  # 14 points x (44 blocks + 3 linear)
+    assert res.status == "unknown" and res.network is None and res.certificate is None
+    assert "use --symmetric" in res.reason and "14 x 47" in res.reason
+    res = search_max(3, 2, 2, symmetric=True)
+    assert res.status == "unknown" and "use a smaller --vertices-weight" in res.reason

@@ -189,6 +189,11 @@ def _certificate(kind: str, n: int, weight: int, hidden: int, X: np.ndarray, H: 
 
 
 ROWS_AT_ONCE = 600
+# The exact ranks (python-flint, fraction-free elimination over Python-int rows) take about 250 bytes
+# per entry at their peak: `search --max 4 --vertices-weight 3` (600-1012 rows x 29285 blocks, without
+# --symmetric) reached 7.5 GB, and under a 4 GB address-space cap FLINT aborted the process. Above this
+# many entries the search stops with UNKNOWN and says why instead.
+RANK_MAX_ENTRIES = 8_000_000
 
 
 def _solve(H, b, labels, fam, symmetric: bool, k_lin: int) -> tuple[list[int], list[Fraction]]:
@@ -257,6 +262,13 @@ def search_max(n: int, hidden: int = 2, weight: int = 2, *, symmetric: bool = Tr
         Hs, labels = orbit_values(fam, X[rows], symmetric=symmetric)
         H = np.concatenate([Hs, lin_all[rows]], axis=1)
         b = b_all[rows]
+        if H.size > RANK_MAX_ENTRIES:
+            out.reason = (f"the exact system has {H.shape[0]} x {H.shape[1]} entries, more than the "
+                          f"{RANK_MAX_ENTRIES:,} this search decides in memory; "
+                          + ("use a smaller --vertices-weight" if symmetric else "use --symmetric"))
+            out.stats.update({"columns": H.shape[1], "rows_used": len(rows), "row_rounds": rounds,
+                              "seconds_total": round(time.monotonic() - t0, 3)})
+            return out
         rank_h = _rank(H)
         rank_aug = _rank(np.concatenate([H, b[:, None]], axis=1))
         if rank_aug > rank_h:

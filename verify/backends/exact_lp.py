@@ -66,7 +66,8 @@ class ExactLPResult:
 
 
 def _frac_rows(rows) -> list[list[Fraction]]:
-    return [[Fraction(v) for v in row] for row in rows]
+    # rows that already hold Fractions (the engine's region rows) are not converted again
+    return [[v if type(v) is Fraction else Fraction(v) for v in row] for row in rows]
 
 
 def constraint_list(n: int, A=(), b=(), A_eq=(), b_eq=(), lo=None, hi=None):

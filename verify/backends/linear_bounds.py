@@ -281,40 +281,64 @@ class ConeDomain(BoxDomain):
         self.others = np.array(sorted(int(j) for j in others if int(j) != int(i)), dtype=np.int64)
         self.free = np.array([k for k in range(d) if k != self.i and k not in set(self.others.tolist())], dtype=np.int64)
 
-    def support(self, am, ar, lo, hi, gamma=None, rigorous=True):
+    def maximise(self, am, lo, hi):
+        """Float ``max a . x`` over each row's box cut by the cone, and its maximiser: ``(val, xhat, parts)``
+        with ``val`` ``-inf`` for an empty cone; ``parts`` feed :meth:`support`'s rounding-error bound.
+
+        ``f`` at every breakpoint comes from prefix sums over the breakpoints in increasing order: with
+        them sorted, ``sum_j a_j min(hi_j, hi_k) = sum_{m <= k} a_m hi_m + hi_k sum_{m > k} a_m``, so a
+        window of S inputs costs O(S log S) per objective, not O(S^2) (3000 inputs: 9 million each).
+        """
         i, S, F = self.i, self.others, self.free
+        rows = np.arange(len(am))
         lo_i, hi_i = lo[:, i], hi[:, i]
         loS, hiS = lo[:, S], hi[:, S]
         t0 = np.maximum(lo_i, loS.max(axis=1)) if len(S) else lo_i
-        cands = np.clip(np.concatenate([t0[:, None], hi_i[:, None], hiS], axis=1), t0[:, None], hi_i[:, None])
         aS = am[:, S]
         ap = np.maximum(aS, 0.0)
         an = np.minimum(aS, 0.0)
-        Mn = np.minimum(hiS[:, None, :], cands[:, :, None])  # (P, C, S): x_j = min(hi_j, t) when a_j > 0
-        ti = am[:, i][:, None] * cands
-        f = ti + np.einsum("ps,pcs->pc", ap, Mn) + (an * loS).sum(axis=1)[:, None]
+        a_i = am[:, i]
         aF = am[:, F]
         xF = np.where(aF > 0, hi[:, F], lo[:, F])
         tF = aF * xF
-        f = f + tF.sum(axis=1)[:, None]
+        const = (an * loS).sum(axis=1) + tF.sum(axis=1)
+        order = np.argsort(hiS, axis=1, kind="stable")
+        hs = np.take_along_axis(hiS, order, axis=1)
+        ws = np.take_along_axis(ap, order, axis=1)
+        below = np.cumsum(ws * hs, axis=1)  # sum_{m <= k} a_m hi_m
+        above = np.zeros_like(ws)  # sum_{m > k} a_m
+        if len(S) > 1:
+            above[:, :-1] = np.cumsum(ws[:, :0:-1], axis=1)[:, ::-1]
+        f_breaks = a_i[:, None] * hs + below + hs * above + const[:, None]
+        f_breaks = np.where((hs >= t0[:, None]) & (hs <= hi_i[:, None]), f_breaks, -np.inf)
+
+        def f_at(t):
+            return a_i * t + (ws * np.minimum(hs, t[:, None])).sum(axis=1) + const
+
+        f = np.concatenate([f_at(t0)[:, None], f_at(hi_i)[:, None], f_breaks], axis=1)
+        cands = np.concatenate([t0[:, None], hi_i[:, None], hs], axis=1)
         best = f.argmax(axis=1)
-        rows = np.arange(len(am))
-        val = f[rows, best]
+        val = np.where(t0 > hi_i, -np.inf, f[rows, best])
         tb = cands[rows, best]
         xhat = np.empty(am.shape)
         xhat[:, i] = tb
         xhat[:, S] = np.where(aS > 0, np.minimum(hiS, tb[:, None]), loS)
         xhat[:, F] = xF
+        return val, xhat, (a_i, ws, an * loS, tF)
+
+    def support(self, am, ar, lo, hi, gamma=None, rigorous=True):
+        val, xhat, (a_i, ws, an_lo, tF) = self.maximise(am, lo, hi)
         if rigorous:
-            # every candidate's value errs by at most gamma_{d+2} times its sum of absolute terms
+            # Every candidate's value is a sum of at most d + 2 rounded products whose absolute values
+            # sum to at most mag (each |min(hi_m, t)| and |t| is at most the largest end in the window),
+            # accumulated through at most 2 (d + 4) roundings (prefix sums, then the few additions).
             d = am.shape[-1]
-            mag = (np.abs(ti) + np.einsum("ps,pcs->pc", ap, np.abs(Mn)) + (np.abs(an * loS)).sum(axis=1)[:, None]
-                   + np.abs(tF).sum(axis=1)[:, None]).max(axis=1)
+            W = np.concatenate([self.others, [self.i]]).astype(np.int64)
+            reach = np.maximum(np.abs(lo[:, W]), np.abs(hi[:, W])).max(axis=1)
+            mag = (np.abs(a_i) + ws.sum(axis=1)) * reach + np.abs(an_lo).sum(axis=1) + np.abs(tF).sum(axis=1)
             big = np.maximum(np.abs(lo), np.abs(hi))
-            err = mag * ((d + 4) * U52) + (ar * big).sum(axis=-1) + TINY * d * (am != 0).any(axis=-1)
-            val = np.nextafter(val + err * (1 + 2 * (d + 4) * U52), np.inf)
-        empty = t0 > hi_i
-        val = np.where(empty, -np.inf, val)
+            err = mag * (2 * (d + 4) * U52) + (ar * big).sum(axis=-1) + TINY * d * (am != 0).any(axis=-1)
+            val = np.where(val == -np.inf, -np.inf, np.nextafter(val + err * (1 + 4 * (d + 4) * U52), np.inf))
         return val, xhat
 
 

@@ -84,29 +84,8 @@ def _support_float(domain, a, lo, hi, gamma):
     if kind != "cone":
         xhat = np.where(a > 0, hi, lo)
         return (a * xhat).sum(axis=-1), xhat
-    i, S, F = domain.i, domain.others, domain.free
-    lo_i, hi_i = lo[:, i], hi[:, i]
-    loS, hiS = lo[:, S], hi[:, S]
-    t0 = np.maximum(lo_i, loS.max(axis=1)) if len(S) else lo_i
-    cands = np.clip(np.concatenate([t0[:, None], hi_i[:, None], hiS], axis=1), t0[:, None], hi_i[:, None])  # (P, C)
-    aS = a[:, S]
-    ap = np.maximum(aS, 0.0)
-    Mn = np.minimum(hiS[:, None, :], cands[:, :, None])  # (P, C, S)
-    f = a[:, i][:, None] * cands + np.einsum("ps,pcs->pc", ap, Mn) + (np.minimum(aS, 0.0) * loS).sum(axis=1)[:, None]
-    best = f.argmax(axis=1)
-    rows = np.arange(len(a))
-    val = f[rows, best]
-    t = cands[rows, best]
-    xhat = np.empty_like(a)
-    xhat[:, i] = t
-    xhat[:, S] = np.where(aS > 0, np.minimum(hiS, t[:, None]), loS)
-    if len(F):
-        aF = a[:, F]
-        xF = np.where(aF > 0, hi[:, F], lo[:, F])
-        xhat[:, F] = xF
-        val = val + (aF * xF).sum(axis=1)
-    empty = t0 > hi_i
-    return np.where(empty, -np.inf, val), xhat
+    val, xhat, _ = domain.maximise(a, lo, hi)
+    return val, xhat
 
 
 def float_bound(net, obj, rx: Relax, alpha, beta, domain, gamma=None, theta=None) -> FloatBound:

@@ -86,10 +86,11 @@ def _take(rx, idx):
 
 
 def optimise(lv, obj: Objectives, lo, hi, L, U, split, domain, alpha, beta, gamma, iters: int, cfg: BoundConfig,
-             theta=None, stop_below: float | None = None):
+             theta=None, stop_below: float | None = None, deadline=None):
     """Projected Adam on ``(alpha, beta, gamma, theta)`` minimising the float bound of every objective;
     returns the best parameters seen (per objective). Objectives whose float bound drops below
-    ``stop_below`` (they will close) stop early."""
+    ``stop_below`` (they will close) stop early; all stop at ``deadline`` (the parameters seen so far are
+    as sound as any: the caller evaluates them rigorously)."""
     if iters <= 0:
         return alpha, beta, gamma, theta
     P = len(obj.node)
@@ -116,7 +117,7 @@ def optimise(lv, obj: Objectives, lo, hi, L, U, split, domain, alpha, beta, gamm
             for k in range(4):
                 if best[k] is not None:
                     best[k][rows] = params[k][imp]
-        if t == iters + 1:
+        if t == iters + 1 or (deadline is not None and deadline.expired()):
             break
         hist.append(best_b[act].copy())
         if len(hist) > 4:
@@ -191,13 +192,15 @@ def optimise(lv, obj: Objectives, lo, hi, L, U, split, domain, alpha, beta, gamm
 
 
 def bound_nodes(prob, lo, hi, L, U, split, alpha_out=None, cfg: BoundConfig | None = None, *,
-                root: bool = False, record: bool = False, fresh_from=None, thr: float | None = None) -> NodeBounds:
+                root: bool = False, record: bool = False, fresh_from=None, thr: float | None = None,
+                deadline=None) -> NodeBounds:
     """Rigorous bounds for a batch of nodes (see the module docstring).
 
     ``L``, ``U`` are the inherited bounds (B, N); ``split`` (B, N) int8. ``fresh_from`` (B,) int: the
     first level whose bounds are recomputed on each node (a child of a ReLU split at level ``m`` keeps the
     inherited bounds of levels ``<= m``, which the split cannot change); default 1 (all levels).
     ``thr``: the float value below which a node will close (its output search stops there).
+    ``deadline``: the parameter searches stop there (the bounds stay rigorous, only looser).
     """
     cfg = cfg or BoundConfig()
     lv = prob.lv
@@ -233,7 +236,7 @@ def bound_nodes(prob, lo, hi, L, U, split, alpha_out=None, cfg: BoundConfig | No
             if cfg.cuts_int and iters > 0:
                 theta = _chord_theta(L, U, nodes, lv, prob.d)
             alpha, beta, gamma, theta = optimise(lv, obj, lo, hi, L, U, split, dom, alpha, beta, gamma, iters, cfg,
-                                                 theta)
+                                                 theta, deadline=deadline)
         res = backward(lv, obj, lo, hi, L, U, split, alpha, beta, dom, gamma, rigorous=True, theta=theta)
         ub = res.bound[0::2]
         lb = -res.bound[1::2]
@@ -266,7 +269,7 @@ def bound_nodes(prob, lo, hi, L, U, split, alpha_out=None, cfg: BoundConfig | No
         theta = _chord_theta(L, U, live, lv, prob.d) if cfg.cuts and lv.L >= 1 else None
         stop = None if thr is None else thr - 1e-9 * (1 + abs(thr))
         alpha, beta, gamma, theta = optimise(lv, obj, lo, hi, L, U, split, dom, alpha, beta, gamma,
-                                             cfg.iters_root if root else cfg.iters_out, cfg, theta, stop)
+                                             cfg.iters_root if root else cfg.iters_out, cfg, theta, stop, deadline)
         res = backward(lv, obj, lo, hi, L, U, split, alpha, beta, dom, gamma, rigorous=True, theta=theta)
         out[live] = res.bound
         xhat[live] = res.xhat

@@ -87,7 +87,8 @@ def _recheck(cert: dict, checks: list) -> None:
         reference = data["reference"]
         trees = {(int(t["output"]), int(t["subproblem"])): t["tree"] for t in data["trees"]}
         for o in range(net.n_outputs):
-            for k, (sub, sub_box, cons, _) in enumerate(subproblems(f, g, o, box, reference)):
+            for k, part in enumerate(subproblems(f, g, o, box, reference)):
+                sub, sub_box, cons = part.network, part.box, part.constraints
                 if (o, k) not in trees:
                     raise _Fails(f"{side} side: no tree for sub-problem {k} of output {o}")
                 record = record_from_json(trees[(o, k)])

@@ -97,6 +97,13 @@ def _exact_point(prob, row) -> tuple:
     return tuple(min(max(Fraction(float(v)), a), b) for v, a, b in zip(row, prob.box.lo, prob.box.hi))
 
 
+# Polishing is an exact LP in Fractions over the region's rows (constraints, ReLUs and the box) times
+# the inputs: for a 3000-input network against max over its inputs it took over 10 s per polish (a
+# 3000 x 3000 vertex system), longer than the whole budget of a short query. Above this many entries
+# the incumbent is the point itself (an MNIST-sized 784-input layer is still polished).
+POLISH_MAX_ENTRIES = 1_000_000
+
+
 class Incumbent:
     """The best exactly evaluated feasible point so far (``value`` is attained at ``x``)."""
 
@@ -126,7 +133,7 @@ class Incumbent:
         changed = False
         tried = 0
         for k in order:
-            if vals[k] <= tf or tried >= limit:
+            if vals[k] <= tf or tried >= limit or (tried and self.deadline is not None and self.deadline.expired()):
                 break
             tried += 1
             changed |= self.offer(_exact_point(self.prob, X[k]), polish=polish)
@@ -153,6 +160,10 @@ class Incumbent:
         from ..backends.exact_lp import LPStatus
 
         prob = self.prob
+        if self.deadline is not None and self.deadline.expired():
+            return
+        if (len(prob.constraints) + sum(prob.lv.sizes) + prob.d) * prob.d > POLISH_MAX_ENTRIES:
+            return  # the dense exact LP would cost more than the search it guides (see the constant)
         pat = prob.pattern_at(x)
         key = pat.tobytes()
         if key in self._polished:

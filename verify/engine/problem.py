@@ -9,6 +9,7 @@ much as small dyadics.
 from __future__ import annotations
 
 from fractions import Fraction
+from functools import cached_property
 from typing import Sequence
 
 import numpy as np
@@ -122,8 +123,14 @@ class Problem:
                           for m, blk in lv.W[k].items()}
             b = lv.bias[k][0]
             self.bq[k] = flint.fmpq_mat(len(b), 1, [_fmpq(v) for v in b])
-        self.A_rows = [[r.get(i, Fraction(0)) for i in range(d)] for r, _ in self.constraints]
         self.A_b = [b for _, b in self.constraints]
+
+    @cached_property
+    def A_rows(self) -> list:
+        """The constraints' rows, dense (built when asked: an argmax cone of 3000 inputs has 3000 rows of
+        3001 entries, and :meth:`feasible` reads the sparse rows)."""
+        zero = Fraction(0)
+        return [[r.get(i, zero) for i in range(self.d)] for r, _ in self.constraints]
 
     def tighten(self, lo, hi):
         """Node boxes (rows) shrunk by the argmax cone, box cap cone unchanged: ``x_j <= hi_i``, ``x_i >= lo_j``."""
@@ -162,7 +169,7 @@ class Problem:
     def feasible(self, x) -> bool:
         if not self.box.contains(x):
             return False
-        return all(sum((a * v for a, v in zip(row, x)), Fraction(0)) <= b for row, b in zip(self.A_rows, self.A_b))
+        return all(sum((a * x[i] for i, a in row.items()), Fraction(0)) <= b for row, b in self.constraints)
 
     def pattern_at(self, x) -> np.ndarray:
         """Activation pattern (1 if the pre-activation is >= 0) at an exact point, global ReLU order."""
@@ -182,16 +189,20 @@ class Problem:
         want: dict = {}
         for g in need:
             want.setdefault(lv.level_of(g), []).append(g)
-        G = {0: flint.fmpq_mat(d, d, [1 if i == j else 0 for i in range(d) for j in range(d)])}
-        c = {0: flint.fmpq_mat(d, 1, [0] * d)}
+        # level 0 is the input itself (G = identity, c = 0): its blocks are added as they are, not
+        # multiplied by a d x d identity (9 million entries for 3000 inputs)
+        G, c = {}, {}
         maps = {}
         for k in range(1, lv.L + 2):
             n = lv.width[k] if k <= lv.L else 1
             Gk = flint.fmpq_mat(n, d, [0] * (n * d))
             ck = self.bq[k]
             for m, W in self.Wq[k].items():
-                Gk = Gk + W * G[m]
-                ck = ck + W * c[m]
+                if m == 0:
+                    Gk = Gk + W
+                else:
+                    Gk = Gk + W * G[m]
+                    ck = ck + W * c[m]
             if k <= lv.L:
                 off = lv.offsets[k - 1]
                 for g in want.get(k, ()):

@@ -344,7 +344,7 @@ class _Search:
         alpha = None if root else np.where(np.isnan(nd["alpha"]), 0.5, nd["alpha"])
         nb = bound_nodes(prob, nd["lo"], nd["hi"], nd["L"], nd["U"], nd["split"], alpha, cfg.bounds,
                          root=root, record=self.record is not None, fresh_from=nd["fresh"],
-                         thr=None if self.thr() is None else float(self.thr()))
+                         thr=None if self.thr() is None else float(self.thr()), deadline=self.deadline)
         st["t_bound"] += time.monotonic() - t0
         t0 = time.monotonic()
         live = ~nb.empty
@@ -385,8 +385,13 @@ class _Search:
             to_split.append(b)
         if not to_split:
             return
-        t0 = time.monotonic()
         idx = np.array(to_split)
+        if self.deadline.expired():
+            # No time to branch (the look-ahead bounds every candidate): the nodes stay open with their
+            # new bounds, and the run ends with UNKNOWN and the largest of them as its upper end.
+            fr.push(**{**{k: v[idx] for k, v in nd.items()}, "key": nb.out[idx], "L": nb.L[idx], "U": nb.U[idx]})
+            return
+        t0 = time.monotonic()
         choice = self._branch(nd, nb, idx, unstable)
         st["t_branch"] += time.monotonic() - t0
         self._push_children(nd, nb, idx, choice, fr)
@@ -394,6 +399,8 @@ class _Search:
     # -- fully stable leaves ---------------------------------------------------------------------
     def _lp_leaf(self, nd, nb, b, rec):
         prob = self.prob
+        if self.deadline.expired():
+            raise _LeafUnknown("timeout")  # the batch goes back to the frontier, open
         pattern = (nb.L[b] >= 0).astype(np.int8)
         pattern[nb.U[b] <= 0] = 0
         out = prob.leaf(nd["lo"][b], nd["hi"][b], nd["split"][b], pattern, self.thr(), deadline=self.deadline)
