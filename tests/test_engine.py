@@ -335,3 +335,22 @@ def test_a_side_out_of_time_still_has_a_sound_bracket(side):
     X = np.random.default_rng(0).random((20000, 60))
     sampled = (evaluate_batch(f, X) - evaluate_batch(g, X))[:, 0].max()
     assert sampled <= float(r.upper) + 1e-9 and r.value <= r.upper
+
+
+def test_an_unfinished_exactness_check_brackets_the_difference():
+    """max_tree(8, "skip") == max on [0,1]^8 (true: the difference is 0 everywhere), stopped after a few
+    nodes: UNKNOWN, and the bound it reports for |N - max| is sound (at least the true 0)."""
+    net = max_tree(8, "skip")
+    r = check_exact(net, Box.cube(8), node_limit=20)
+    assert r.status is Status.UNKNOWN
+    assert r.upper is not None and r.upper >= 0
+    assert "rounded up" in r.reason and r.to_json()["upper"] is not None
+
+
+def test_bounds_shown_in_decimals_are_rounded_up():
+    from verify.engine.queries import _rounded_up
+
+    assert _rounded_up(Fraction(1, 3)) == "0.333334"
+    assert _rounded_up(Fraction(-1, 3)) == "-0.333333"
+    assert _rounded_up(Fraction(2)) == "2"
+    assert _rounded_up(Fraction(1234567, 1000)) == "1234.57"

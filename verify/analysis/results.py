@@ -50,6 +50,9 @@ class ExactnessResult:
     backend: str = "z3"
     query: str = "exact"
     proved_outputs: tuple[int, ...] = ()  # with UNKNOWN: the outputs already proved equal before it stopped
+    # with UNKNOWN from the engine: a sound bound of max_o |f_o - g_o| on the box it searched
+    # (on R^d, [-1, 1]^d: by positive homogeneity the difference is at most upper * max |x_i|)
+    upper: Fraction | None = None
     stats: dict = field(default_factory=dict, compare=False)
     # What a PROVED result rests on when its route makes its own certificate kind (e.g. the arrangement
     # proof of verify.analysis.arrangement); verify.certificates.certificate_for reads it.
@@ -68,6 +71,7 @@ class ExactnessResult:
             "network_value": _num(self.network_value),
             "reference_value": _num(self.reference_value),
             "proved_outputs": list(self.proved_outputs),
+            "upper": _num(self.upper),
             "seconds": round(self.seconds, 6),
             "backend": self.backend,
             "reason": self.reason,

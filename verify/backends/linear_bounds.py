@@ -279,7 +279,8 @@ class ConeDomain(BoxDomain):
     def __init__(self, i: int, others, d: int):
         self.i = int(i)
         self.others = np.array(sorted(int(j) for j in others if int(j) != int(i)), dtype=np.int64)
-        self.free = np.array([k for k in range(d) if k != self.i and k not in set(self.others.tolist())], dtype=np.int64)
+        cut = set(self.others.tolist()) | {self.i}
+        self.free = np.array([k for k in range(d) if k not in cut], dtype=np.int64)
 
     def maximise(self, am, lo, hi):
         """Float ``max a . x`` over each row's box cut by the cone, and its maximiser: ``(val, xhat, parts)``

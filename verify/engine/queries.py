@@ -171,6 +171,20 @@ def _order(subs: list[SubProblem], f, g, o, box: Box, rng) -> list[int]:
     return [int(k) for k in np.argsort(-np.array(scores), kind="stable")]
 
 
+def _sampled_point(f: Network, g: Network | None, o: int, box: Box, rng, n: int = 64):
+    """The best of ``n`` sampled points of ``box`` (and its centre) for ``f_o - g_o`` in floats, as an
+    exact point of the box with its exact difference."""
+    from ..backends.evaluator import evaluate_batch
+
+    lo = np.array([float(v) for v in box.lo])
+    hi = np.array([float(v) for v in box.hi])
+    X = np.vstack([lo + (hi - lo) * rng.random((n, len(lo))), (lo + hi) / 2])
+    v = evaluate_batch(f, X)[:, o] - (evaluate_batch(g, X)[:, o] if g is not None else 0.0)
+    xf = X[int(np.argmax(np.nan_to_num(v, nan=-np.inf)))]
+    x = tuple(min(max(Fraction(float(t)), a), b) for t, a, b in zip(xf, box.lo, box.hi))
+    return x, evaluate(f, x)[o] - (evaluate(g, x)[o] if g is not None else 0)
+
+
 def side_upper(f: Network, g: Network | None, o: int, box: Box) -> Fraction:
     """A sound upper bound of ``sup (f_o - g_o)`` over ``box`` from exact interval bounds (outward-rounded
     to multiples of 2^-32): the upper end of a bracket for the sub-problems the time did not reach."""
@@ -210,14 +224,13 @@ def sup_difference(f: Network, g: Network | None, box: Box, *, deadline=None, fl
     stats = {"subproblems": []}
     trees = {} if record else None
     for o in range(f.n_outputs):
-        subs = subproblems(f, g, o, box, reference)
+        cut_short = deadline.expired()
+        subs = [] if cut_short else subproblems(f, g, o, box, reference)
         for k in _order(subs, f, g, o, box, rng):
-            sub = subs[k]
-            if deadline.expired() and best_x is not None:
-                # no time for the rest: their sound bound closes the bracket (each would cost a network copy)
-                status = Status.UNKNOWN
-                upper = _at_least(upper, side_upper(f, g, o, box))
+            if deadline.expired():
+                cut_short = True
                 break
+            sub = subs[k]
             r = maximize(sub.network, sub.box, sub.constraints, deadline=deadline, floor=best,
                          stop_above=stop_above, config=config, node_limit=node_limit, workers=workers,
                          scheduler=scheduler, seed=seed, record_tree=record)
@@ -231,6 +244,16 @@ def sup_difference(f: Network, g: Network | None, box: Box, *, deadline=None, fl
                 upper = _at_least(upper, r.upper if r.upper is not None else side_upper(f, g, o, box))
             if r.stopped:
                 return _finish(f, g, Status.PROVED, best, best_x, best_o, best, True, stats, trees)
+        if cut_short:
+            # No time for (the rest of) this output: its sound interval bound closes the bracket (each
+            # sub-problem would cost a copy of the network first), and a sampled point, evaluated
+            # exactly, gives the attained end when no search reached one.
+            status = Status.UNKNOWN
+            upper = _at_least(upper, side_upper(f, g, o, box))
+            if best_x is None:
+                x, v = _sampled_point(f, g, o, box, rng)
+                if best is None or v > best:
+                    best, best_x, best_o = v, x, o
     if status is Status.PROVED:
         upper = best
     elif upper is not None and best is not None:
@@ -306,7 +329,7 @@ def check_equivalent(f: Network, g: Network, domain=None, *, timeout=None, confi
         box = domain
     kw = dict(deadline=deadline, config=config, floor=Fraction(0), stop_above=Fraction(0), node_limit=node_limit,
               workers=workers, scheduler=scheduler)
-    stats, sides = {}, {}
+    stats, sides, unfinished = {}, {}, []
     for a, b, side in ((f, g, "over"), (g, f, "under")):
         r = sup_difference(a, b, box, **kw)
         stats[side], sides[side] = r.stats, r
@@ -320,11 +343,29 @@ def check_equivalent(f: Network, g: Network, domain=None, *, timeout=None, confi
                                   network_value=v1, reference_value=v2, reason=note, backend="engine", query=query)
             return res
         if r.status is not Status.PROVED:
-            return ExactnessResult(Status.UNKNOWN, domain, deadline.elapsed(), reason=f"engine did not finish ({side})",
-                                   backend="engine", query=query)
+            unfinished.append(side)  # the other side still runs: it may refute, and it bounds its difference
+    if unfinished:
+        # the bracket: sup (f - g) and sup (g - f) on the box searched (0 for a proved side)
+        ups = [sides[side].upper if sides[side].status is not Status.PROVED else Fraction(0) for side in ("over", "under")]
+        upper = None if None in ups else max(ups)
+        on = box.describe() + ("" if isinstance(domain, Box) else
+                               ", so |f - g|(x) <= that bound times max |x_i| on R^d (positive homogeneity)")
+        told = "no bound" if upper is None else (f"f - g <= {_rounded_up(ups[0])} and g - f <= {_rounded_up(ups[1])} "
+                                                 f"on {on} (sound, rounded up)")
+        return ExactnessResult(Status.UNKNOWN, domain, deadline.elapsed(), backend="engine", query=query, upper=upper,
+                               reason=f"engine did not finish ({', '.join(unfinished)}): {told}", stats=stats)
     proof = _proof("exact", f, g, sides["over"], sides["under"], "lifted") if query == "exact" else None
     return ExactnessResult(Status.PROVED, domain, deadline.elapsed(), reason=note, backend="engine", query=query,
                            proof=proof)
+
+
+def _rounded_up(q: Fraction) -> str:
+    """``q`` in 6 significant decimal digits, rounded towards +inf (a displayed upper bound stays one)."""
+    from decimal import ROUND_CEILING, Decimal, localcontext
+
+    with localcontext() as ctx:
+        ctx.prec, ctx.rounding = 6, ROUND_CEILING
+        return format(Decimal(q.numerator) / Decimal(q.denominator), "g")
 
 
 def _proof(query, f, g, over: DifferenceResult, under: DifferenceResult, reference: str):
