@@ -64,10 +64,13 @@ def cases() -> list[tuple[str, list[str], float | None]]:
     for backend in ("z3", "milp", "auto"):
         out.append((f"error 9-64-64-1 {backend}", ["error", net9, "--box", "0,1", "--timeout", "20", "--backend", backend], 20.0))
     out.append(("exact 9-64-64-1 z3 [-1,1]", ["exact", net9, "--box=-1,1", "--timeout", "20"], 20.0))
-    out.append(("error 10^4-16-1 z3", ["error", "@wide4", "--box", "0,1", "--timeout", "10"], 10.0))
-    out.append(("error 10^4-16-1 milp", ["error", "@wide4", "--box", "0,1", "--timeout", "10", "--backend", "milp"], 10.0))
-    out.append(("exact 10^4-16-1 z3", ["exact", "@wide4", "--box", "0,1", "--timeout", "10"], 10.0))
-    out.append(("error 10^5-4-1 z3", ["error", "@wide5", "--box", "0,1", "--timeout", "30"], 30.0))
+    # the default backend (auto: the engine at the end) on wide inputs, where every fixed cost scales
+    for t in ("3", "10"):
+        out.append((f"error 3000-8-1 default, T={t}", ["error", "@wide:3000:8", "--box", "0,1", "--timeout", t], float(t)))
+    out.append(("error 10^4-16-1 default", ["error", "@wide:10000:16", "--box", "0,1", "--timeout", "10"], 10.0))
+    out.append(("error 10^4-16-1 milp", ["error", "@wide:10000:16", "--box", "0,1", "--timeout", "10", "--backend", "milp"], 10.0))
+    out.append(("exact 10^4-16-1 default", ["exact", "@wide:10000:16", "--box", "0,1", "--timeout", "10"], 10.0))
+    out.append(("error 10^5-4-1 default", ["error", "@wide:100000:4", "--box", "0,1", "--timeout", "30"], 30.0))
     # flint's rank holds the GIL for tens of seconds: only the watchdog process can end it in time
     out.append(("search --max 5", ["search", "--max", "5", "--timeout", "5"], 5.0))
     out.append(("build max-tree --d 100000", ["build", "max-tree", "--d", "100000", "-o", "@tmp/t.json"], None))
@@ -117,7 +120,7 @@ def main(argv=None) -> int:
         for name, cmd, timeout in cases():
             if args.only and not any(o in name for o in args.only):
                 continue
-            cmd = [str(wide_net(10_000, 16, 0)) if a == "@wide4" else str(wide_net(100_000, 4, 0)) if a == "@wide5"
+            cmd = [str(wide_net(int(a.split(":")[1]), int(a.split(":")[2]), 0)) if a.startswith("@wide:")
                    else a.replace("@tmp", subst["@tmp"]) for a in cmd]
             r = run_case(cmd, args.cap)
             over = None if timeout is None else r["seconds"] - timeout

@@ -95,3 +95,22 @@ def test_the_engine_refuses_numbers_beyond_float_range(capsys, tmp_path):
                    '"activation": "relu"}, {"weights": [["1e-400", 1]], "activation": "linear"}]}')
     _refused(capsys, ["error", net, "--box", "0,1", "--backend", "engine"], "layer 1, row 1, column 1")
     _refused(capsys, ["exact", net, "--box", "0,1", "--backend", "engine"], "--backend z3 or auto is exact")
+
+
+def test_one_hidden_on_a_weight_below_float_range(tmp_path, capsys):
+    """Soak seed 409700: a 1e-400 weight made a facet coefficient of 1e400 in the float LP of
+    one-hidden (OverflowError, exit 4). The rows are scaled exactly first now."""
+    from fractions import Fraction
+
+    from verify.analysis.one_hidden import _scaled_floats
+
+    af, cf = _scaled_floats([Fraction(1, 10 ** 400), Fraction(-3)], Fraction(6))
+    assert af.tolist() == [0.0, -1.0] and cf == 2.0  # divided by 3: 1e-400/3 underflows to 0
+    af, cf = _scaled_floats([Fraction(1, 10 ** 400)], Fraction(1))
+    assert af.tolist() == [1.0] and cf == 1e300  # 10^400 clamped: on the LP's box the row always holds
+    path = tmp_path / "drawn.json"
+    # the soak's file: max-tree d=5 gadget B with the weight of x4 into its unit 9 replaced by 1e-400
+    path.write_text('{"format":"relu-net/1","inputs":5,"layers":[{"weights":[["1","-1","0","0","0"],["-1","1","0","0","0"],["1","1","0","0","0"],["-1","-1","0","0","0"],["0","0","1","-1","0"],["0","0","-1","1","0"],["0","0","1","1","0"],["0","0","-1","-1","0"],["0","0","0","0","1e-400"],["0","0","0","0","-1"]],"activation":"relu"},{"weights":[["1/2","1/2","1/2","-1/2","-1/2","-1/2","-1/2","1/2","0","0"],["-1/2","-1/2","-1/2","1/2","1/2","1/2","1/2","-1/2","0","0"],["1/2","1/2","1/2","-1/2","1/2","1/2","1/2","-1/2","0","0"],["-1/2","-1/2","-1/2","1/2","-1/2","-1/2","-1/2","1/2","0","0"],["0","0","0","0","0","0","0","0","1","-1"],["0","0","0","0","0","0","0","0","-1","1"]],"activation":"relu"},{"weights":[["1/2","1/2","1/2","-1/2","-1","1"],["-1/2","-1/2","-1/2","1/2","1","-1"],["1/2","1/2","1/2","-1/2","1","-1"],["-1/2","-1/2","-1/2","1/2","-1","1"]],"activation":"relu"},{"weights":[["1/2","1/2","1/2","-1/2"]],"activation":"linear"}],"name":"max-tree d=5 gadget=B"}')
+    code = main(["one-hidden", str(path)])
+    out, err = capsys.readouterr()
+    assert code in (0, 1) and "internal error" not in err, (code, err)

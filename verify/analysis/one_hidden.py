@@ -146,6 +146,17 @@ def _hyperplane_text(n, b) -> str:
 # --------------------------------------------------------------------------------------------------
 # Float LPs (guidance) and exact rounding
 # --------------------------------------------------------------------------------------------------
+def _scaled_floats(a, c) -> tuple[np.ndarray, float]:
+    """The row ``(a, c)`` of ``<a, x> + c >= 0`` (or ``= 0``) divided exactly by its largest ``|a_i|``, as
+    floats: the same constraint, and its coefficients in [-1, 1] whatever their exact size (a weight of
+    1e-400 made a coefficient of 1e400 here, beyond float range: soak seed 409700). A constant beyond
+    +-1e300 is clamped there, which on the LP's box keeps the row always true or never true."""
+    scale = max((abs(Fraction(v)) for v in a), default=Fraction(0)) or Fraction(1)
+    af = np.array([float(Fraction(v) / scale) for v in a])
+    cq = Fraction(c) / scale
+    return af, float(max(min(cq, Fraction(10) ** 300), -Fraction(10) ** 300))
+
+
 def _chebyshev(ineqs, eq=None, d: int = 0):
     """Float LP: a point with ``<a, x> + c >= t |a|`` for every inequality, on ``eq`` if given, max ``t <= 1``.
 
@@ -160,19 +171,19 @@ def _chebyshev(ineqs, eq=None, d: int = 0):
     A = np.zeros((m + 2 * d, nv))
     rhs = np.zeros(m + 2 * d)
     for k, (a, c) in enumerate(ineqs):
-        af = np.array([float(v) for v in a])
+        af, cf = _scaled_floats(a, c)
         A[k, :d] = -af
         A[k, d] = np.linalg.norm(af)
-        rhs[k] = float(c)
+        rhs[k] = cf
     for i in range(d):
         A[m + 2 * i, i], A[m + 2 * i, d + 1 + i] = 1.0, -1.0
         A[m + 2 * i + 1, i], A[m + 2 * i + 1, d + 1 + i] = -1.0, -1.0
     A_eq = b_eq = None
     if eq is not None:
-        a, c = eq
+        af, cf = _scaled_floats(*eq)
         A_eq = np.zeros((1, nv))
-        A_eq[0, :d] = [float(v) for v in a]
-        b_eq = np.array([-float(c)])
+        A_eq[0, :d] = af
+        b_eq = np.array([-cf])
     cost = np.zeros(nv)
     cost[d] = -1.0
     cost[d + 1:] = 1e-4
@@ -259,7 +270,7 @@ def _find_facet_point(net: Network, region: Region, n, b, center, radius, rng, c
             p = list(center)
         else:
             v = rng.standard_normal(d)
-            nf = np.array([float(t) for t in n])
+            nf = _scaled_floats(n, b)[0]  # a direction: its scale does not matter, its float range does
             v -= (v @ nf) / (nf @ nf) * nf
             v *= radius * 0.5 * rng.random() / max(np.linalg.norm(v), 1e-300)
             p = [c + Fraction(float(t)).limit_denominator(10**6) for c, t in zip(center, v)]

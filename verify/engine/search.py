@@ -100,13 +100,24 @@ class SearchConfig:
     bounds: BoundConfig = field(default_factory=BoundConfig)
 
 
+# Memory of the open nodes: the frontier's arrays start small and the search turns depth-first beyond
+# SearchConfig.frontier_cap nodes or this many bytes, whichever comes first (a node of a 10^5-input
+# problem takes 1.6 MB: 1024 of them, the old fixed start, took 1.6 GB before the first split).
+FRONTIER_BYTES = 256 * 2 ** 20
+
+
+def node_bytes(d: int, N: int) -> int:
+    """Bytes of one open node in the frontier's arrays (see :meth:`Frontier._alloc`)."""
+    return 16 * d + 21 * N + 24
+
+
 class Frontier:
     """Open nodes in structure-of-arrays form (swap-remove on pop)."""
 
     def __init__(self, d, N, cap=1024):
         self.d, self.N = d, N
         self.n = 0
-        self._alloc(cap)
+        self._alloc(max(1, min(cap, FRONTIER_BYTES // 16 // node_bytes(d, N))))
 
     def _alloc(self, cap):
         old = getattr(self, "lo", None)
@@ -207,6 +218,8 @@ class _Search:
         self.prob = prob
         self.cfg = cfg
         self.deadline = deadline
+        # depth-first beyond this many open nodes (the configured count, or fewer on wide inputs)
+        self.frontier_cap = min(cfg.frontier_cap, max(4 * cfg.batch, FRONTIER_BYTES // node_bytes(prob.d, prob.lv.N)))
         self.inc = Incumbent(prob, floor=None if floor is None else Fraction(floor), deadline=deadline)
         self.floor = None if floor is None else Fraction(floor)
         self.stop_above = None if stop_above is None else Fraction(stop_above)
@@ -280,7 +293,7 @@ class _Search:
                 return None
             if progress.active():  # the bar's bracket (display only): incumbent, largest open node's bound
                 progress.report(nodes=st["nodes"], attained=self.inc.value, upper=_display_upper(fr, self.thr()))
-            nodes = fr.pop(self.cfg.batch, dfs=fr.n > self.cfg.frontier_cap)
+            nodes = fr.pop(self.cfg.batch, dfs=fr.n > self.frontier_cap)
             thr = self.thr()
             # prune by the parent's bound (valid on the child)
             keep = np.array([not _le(k, thr) for k in nodes["key"]])
