@@ -17,7 +17,7 @@ import time
 
 from .errors import SolverUnknownError, ToolkitBugError, VerifyError
 
-__all__ = ["main", "COMMANDS", "EXIT_BUG", "allowed_overrun", "ALARM_AFTER", "HARD_EXIT_MARGIN"]
+__all__ = ["main", "COMMANDS", "EXIT_BUG", "allowed_overrun", "alarm_after", "HARD_EXIT_MARGIN"]
 
 # A toolkit bug is not bad input (2) nor an unknown (3): it gets its own code.
 EXIT_BUG = 4
@@ -74,7 +74,14 @@ def allowed_overrun(timeout: float) -> float:
 
 
 # The backstops of --timeout, past the query's own deadline (which cooperative checks honour):
-ALARM_AFTER = 0.5  # seconds past the timeout: SIGALRM raises DeadlineExpired in the main thread
+def alarm_after(timeout: float) -> float:
+    """Seconds past the timeout at which SIGALRM raises DeadlineExpired in the main thread: half the
+    allowed overrun. A query past its deadline that is still closing its bracket (a side cut short on a
+    3000-input network needs about a second to bound it exactly) gets that time to report, and the hard
+    exit below keeps the other half (at T + 0.5 s, the alarm ended that report before it was printed)."""
+    return allowed_overrun(timeout) / 2
+
+
 HARD_EXIT_MARGIN = 0.5  # seconds before the end of the allowed overrun: one line, exit 3 (programs only)
 
 
@@ -157,7 +164,7 @@ def _retry_delay() -> float:
 class _Backstops:
     """Two backstops of ``--timeout`` for code between cooperative deadline checks.
 
-    A SIGALRM at ``timeout + ALARM_AFTER`` raises :class:`~verify.errors.DeadlineExpired` in the main
+    A SIGALRM at ``timeout + alarm_after(timeout)`` raises :class:`~verify.errors.DeadlineExpired` in the main
     thread (Python runs the handler between bytecodes, after any C call returns; z3 and HiGHS calls have
     their own limits); a query that catches it reports UNKNOWN with what it knows, otherwise the command
     ends with exit code 3. When ``verify`` runs as a program, a timer thread at the end of the allowed
@@ -178,7 +185,7 @@ class _Backstops:
         elapsed = time.monotonic() - started
         if threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer"):
             self.previous = signal.signal(signal.SIGALRM, self._alarm)
-            signal.setitimer(signal.ITIMER_REAL, max(0.01, timeout + ALARM_AFTER - elapsed))
+            signal.setitimer(signal.ITIMER_REAL, max(0.01, timeout + alarm_after(timeout) - elapsed))
             self.timeout = timeout
             self.previous_hook = sys.unraisablehook
             sys.unraisablehook = self._unraisable
