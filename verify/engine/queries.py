@@ -41,8 +41,8 @@ from .problem import linear_objective
 from .entry import maximize
 from .search import SearchConfig
 
-__all__ = ["DifferenceResult", "SubProblem", "side_upper", "sup_difference", "both_sides", "worst_case_error", "check_equivalent",
-           "check_exact", "max_windows", "subproblems"]
+__all__ = ["DifferenceResult", "SubProblem", "side_upper", "sup_difference", "both_sides", "worst_case_error",
+           "check_equivalent", "check_exact", "max_windows", "subproblems"]
 
 
 @dataclass(frozen=True)
@@ -142,8 +142,8 @@ def subproblems(f: Network, g: Network | None, o: int, box: Box, reference: str)
         out = []
         for i in W:
             cons = [({j: 1, i: -1}, 0) for j in W if j != i]
-            out.append(SubProblem(lambda i=i: linear_objective(f, o, 1, {i: -1}), box, cons, ident,
-                                  lambda X, fX, gX, i=i: np.where(X[:, W].max(axis=1) <= X[:, i], fX - X[:, i], -np.inf)))
+            on_cone = lambda X, fX, gX, i=i: np.where(X[:, W].max(axis=1) <= X[:, i], fX - X[:, i], -np.inf)  # noqa: E731
+            out.append(SubProblem(lambda i=i: linear_objective(f, o, 1, {i: -1}), box, cons, ident, on_cone))
         return out
     fw = max_windows(f)
     if fw is not None and g is not None:
