@@ -22,7 +22,6 @@ memory. The last columns are ``peer seconds / engine seconds`` (">" when the pee
 from __future__ import annotations
 
 import argparse
-import multiprocessing as mp
 import time
 from pathlib import Path
 
@@ -50,7 +49,7 @@ def _note(r) -> str:
     return f"UNKNOWN {br(r.sup_over, r.upper_over)} / {br(r.sup_under, r.upper_under)}"
 
 
-def _job(tool, name, box_text, q, timeout=None):
+def _job(tool, name, box_text, timeout, q):
     import os
     import sys
 
@@ -118,28 +117,17 @@ def _job(tool, name, box_text, q, timeout=None):
 
 
 def run_capped(tool, name, box, cap):
-    ctx = mp.get_context("spawn")
-    q = ctx.Queue()
+    from capped import run_child
+
     # The exact routes get a timeout a little under the cap, so that a run that does not finish reports
     # its sound brackets instead of being killed (the kill stays as the backstop).
     timeout = 0.95 * cap if tool in ("engine", "default", "parallel", "previous") else None
-    p = ctx.Process(target=_job, args=(tool, name, box, q, timeout))
-    p.start()
-    p.join(cap)
-    if p.is_alive():
-        import os
-        import signal
-
-        try:
-            os.killpg(p.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            p.kill()
-        p.join()
+    how, item = run_child(_job, (tool, name, box, timeout), cap)
+    if how == "killed":
         return None, f">{cap:g} s", None
-    try:
-        kind, secs, note, mb = q.get(timeout=5)
-    except Exception:
-        return None, f"failed (exit {p.exitcode})", None
+    if how == "failed":
+        return None, f"failed (exit {item})", None
+    kind, secs, note, mb = item
     if kind == "skip":
         return None, note, mb
     if "UNKNOWN" in note:

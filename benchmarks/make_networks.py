@@ -28,8 +28,9 @@ RANDOM = {"random_4-16-16-1.json": ([4, 16, 16, 1], 1), "random_9-32-32-1.json":
           "random_9-64-64-1.json": ([9, 64, 64, 1], 1)}
 
 
-def train_maxpool(widths=(9, 16, 16, 1), seed=0, steps=3000, batch=256, lr=3e-3):
-    """Numpy Adam on mean squared error against max(x) for x uniform in [0,1]^9."""
+def _adam_maxpool(widths, seed, steps, batch, lr, drop_at=None):
+    """Numpy Adam on mean squared error against max(x) for x uniform in [0,1]^d: the float64 ``(Ws, bs)``.
+    ``drop_at``: after this fraction of the steps the step size is a tenth of ``lr``."""
     rng = np.random.default_rng(seed)
     Ws, bs = [], []
     for k in range(1, len(widths)):
@@ -52,10 +53,17 @@ def train_maxpool(widths=(9, 16, 16, 1), seed=0, steps=3000, batch=256, lr=3e-3)
             gb[k] = g.sum(axis=0)
             if k:
                 g = (g @ Ws[k]) * (acts[k] > 0)
+        step = lr * (0.1 if drop_at is not None and t > drop_at * steps else 1.0)
         for i, (p, gr) in enumerate(zip(params, gW + gb)):
             m[i] = 0.9 * m[i] + 0.1 * gr
             v[i] = 0.999 * v[i] + 0.001 * gr * gr
-            p -= lr * (m[i] / (1 - 0.9 ** t)) / (np.sqrt(v[i] / (1 - 0.999 ** t)) + 1e-8)
+            p -= step * (m[i] / (1 - 0.9 ** t)) / (np.sqrt(v[i] / (1 - 0.999 ** t)) + 1e-8)
+    return Ws, bs
+
+
+def train_maxpool(widths=(9, 16, 16, 1), seed=0, steps=3000, batch=256, lr=3e-3):
+    """An MLP trained by :func:`_adam_maxpool`, its weights rounded to multiples of 2^-12."""
+    Ws, bs = _adam_maxpool(widths, seed, steps, batch, lr)
     q = lambda a: Fraction(int(round(a * 4096)), 4096)  # noqa: E731
     layers = []
     for k in range(len(Ws)):
@@ -96,37 +104,9 @@ def decimal17(v) -> str:
 
 
 def train_maxpool_f32(widths=(9, 32, 32, 1), seed=3, steps=6000, batch=512, lr=2e-3):
-    """A 9-32-32-1 MLP trained (numpy Adam, squared loss) to replace 3x3 max pooling on [0,1]^9.
-
-    Same procedure as :func:`train_maxpool`, with the weights finally cast to float32 and stored exactly.
-    """
-    rng = np.random.default_rng(seed)
-    Ws, bs = [], []
-    for k in range(1, len(widths)):
-        Ws.append(rng.standard_normal((widths[k], widths[k - 1])) * np.sqrt(2.0 / widths[k - 1]))
-        bs.append(np.zeros(widths[k]))
-    params = Ws + bs
-    m = [np.zeros_like(p) for p in params]
-    v = [np.zeros_like(p) for p in params]
-    for t in range(1, steps + 1):
-        X = rng.random((batch, widths[0]))
-        y = X.max(axis=1, keepdims=True)
-        acts = [X]
-        for k in range(len(Ws)):
-            z = acts[-1] @ Ws[k].T + bs[k]
-            acts.append(np.maximum(z, 0) if k < len(Ws) - 1 else z)
-        g = 2 * (acts[-1] - y) / batch
-        gW, gb = [None] * len(Ws), [None] * len(Ws)
-        for k in reversed(range(len(Ws))):
-            gW[k] = g.T @ acts[k]
-            gb[k] = g.sum(axis=0)
-            if k:
-                g = (g @ Ws[k]) * (acts[k] > 0)
-        step = lr * (0.1 if t > 0.8 * steps else 1.0)
-        for i, (p, gr) in enumerate(zip(params, gW + gb)):
-            m[i] = 0.9 * m[i] + 0.1 * gr
-            v[i] = 0.999 * v[i] + 0.001 * gr * gr
-            p -= step * (m[i] / (1 - 0.9 ** t)) / (np.sqrt(v[i] / (1 - 0.999 ** t)) + 1e-8)
+    """A 9-32-32-1 MLP trained by :func:`_adam_maxpool` (step size a tenth for the last 20% of the steps)
+    to replace 3x3 max pooling on [0,1]^9, its weights finally cast to float32 (stored exactly)."""
+    Ws, bs = _adam_maxpool(widths, seed, steps, batch, lr, drop_at=0.8)
     return [(W.astype(np.float32), b.astype(np.float32)) for W, b in zip(Ws, bs)]
 
 

@@ -15,7 +15,6 @@ Prints a markdown table: seconds per tool and the ratio of each peer to the tool
 from __future__ import annotations
 
 import argparse
-import multiprocessing as mp
 import time
 from pathlib import Path
 
@@ -132,25 +131,14 @@ def _job(tool, name, box_text, q):
 
 
 def run_capped(tool, name, box, cap):
-    ctx = mp.get_context("spawn")  # fresh interpreter per run: no solver state inherited through fork
-    q = ctx.Queue()
-    p = ctx.Process(target=_job, args=(tool, name, box, q))
-    p.start()
-    p.join(cap)
-    if p.is_alive():
-        import os
-        import signal
+    from capped import run_child
 
-        try:
-            os.killpg(p.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            p.kill()
-        p.join()
+    how, item = run_child(_job, (tool, name, box), cap)
+    if how == "killed":
         return None, f">{cap:g}"
-    try:
-        kind, secs, note = q.get(timeout=5)
-    except Exception:
-        return None, f"failed (exit {p.exitcode})"
+    if how == "failed":
+        return None, f"failed (exit {item})"
+    kind, secs, note = item
     if kind == "skip":
         return None, f"skipped: {note}"
     return secs, note

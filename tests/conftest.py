@@ -15,3 +15,13 @@ def tmp_json(tmp_path):
         return p
 
     return make
+
+
+@pytest.fixture
+def net(tmp_path):
+    """A two-input relu-net/1 file (tests/cli_checks.py); a test module's own ``net`` fixture overrides it."""
+    from tests.cli_checks import SMALL_NET
+
+    path = tmp_path / "net.json"
+    path.write_text(SMALL_NET)
+    return path

@@ -7,24 +7,8 @@ import os
 
 import pytest
 
+from tests.cli_checks import refused as _refused
 from verify.cli import main
-
-
-@pytest.fixture
-def net(tmp_path):
-    path = tmp_path / "net.json"
-    path.write_text('{"format": "relu-net/1", "inputs": 2, "layers": [{"weights": [[1, -1], ["0.5", "0.25"]], '
-                    '"activation": "relu"}, {"weights": [[2, "-0.5"]], "activation": "linear"}]}')
-    return path
-
-
-def _refused(capsys, argv, fragment):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    lines = err.strip("\n").split("\n")
-    assert code == 2 and len(lines) == 1 and lines[0].startswith("verify: error: "), (code, err)
-    assert fragment in lines[0], (fragment, lines[0])
-    assert out == ""
 
 
 @pytest.mark.parametrize("argv, fragment", [

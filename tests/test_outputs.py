@@ -16,29 +16,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli_checks import refused as _refused
 from verify.cli import build_parser, main
 
 
 SENTINEL = "pre-existing: must stay untouched\n"
-
-
-@pytest.fixture
-def net(tmp_path):
-    path = tmp_path / "net.json"  # float32-exact weights, so that ONNX export needs no rounding
-    path.write_text('{"format": "relu-net/1", "inputs": 2, "layers": [{"weights": [[1, -1], ["0.5", "0.25"]], '
-                    '"activation": "relu"}, {"weights": [[2, "-0.5"]], "activation": "linear"}]}')
-    return path
-
-
-def _refused(capsys, argv, fragment):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    assert code == 2, (argv, code, err)
-    lines = err.strip("\n").split("\n")
-    assert len(lines) == 1 and lines[0].startswith("verify: error: "), err
-    assert fragment in lines[0], (fragment, lines[0])
-    assert out == "", out  # refused before any work: no result printed
-    return lines[0]
 
 
 def _places(tmp_path):

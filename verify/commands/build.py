@@ -35,39 +35,41 @@ def _need(args, *names) -> None:
         raise VerifyError(f"build {args.kind} needs {', '.join(missing)}")
 
 
+def _construction_size(args):
+    """``(nodes, dense weights (a function: some are linear in d), name)`` of the construction the
+    arguments ask for, or None when they are incomplete or out of range (the builder refuses those)."""
+    from .. import limits
+
+    g, d = args.gadget, args.d
+    has_d = d is not None and d >= 1
+    if args.kind == "max-tree" and has_d:
+        return d + limits.tree_nodes(d, g) + 1, lambda: limits.tree_dense(d, g), f"max-tree d={d} gadget={g}"
+    if args.kind == "max-chain" and has_d:
+        return limits.chain_nodes(d, g), lambda: limits.chain_dense(d, g), f"max-chain d={d} gadget={g}"
+    if args.kind == "truncated-tree" and has_d and args.level is not None and args.level >= 0:
+        return (limits.truncated_tree_nodes(d, args.level, g), lambda: limits.truncated_tree_dense(d, args.level, g),
+                f"truncated-tree d={d} level={args.level} gadget={g}")
+    if args.kind == "mean" and has_d:
+        return d + 2, lambda: d, f"mean d={d}"
+    h, w, k = args.height, args.width, args.kernel
+    if args.kind == "pool2d" and None not in (h, w, k) and min(h, w, k) >= 1:
+        s = k if args.stride is None else args.stride
+        if s >= 1:
+            return (limits.pool2d_nodes(h, w, k, s, g), lambda: limits.pool2d_dense(h, w, k, s, g),
+                    f"pool2d {h}x{w} k={k} s={s} gadget={g}")
+    return None
+
+
 def _check_written_size(args) -> None:
     """Refuse, before building, a construction whose file (dense relu-net/1 layers) would not fit in memory."""
     from .. import limits
 
-    g = args.gadget
-    # the node count first: a construction too big to build at all says so in its own words
-    if args.kind == "max-tree" and args.d is not None and args.d >= 1:
-        limits.check_size(args.d + limits.tree_nodes(args.d, g) + 1, f"max-tree d={args.d} gadget={g}")
-    elif args.kind == "max-chain" and args.d is not None and args.d >= 1:
-        limits.check_size(limits.chain_nodes(args.d, g), f"max-chain d={args.d} gadget={g}")
-    elif args.kind == "truncated-tree" and args.d is not None and args.d >= 1 and args.level is not None and args.level >= 0:
-        limits.check_size(limits.truncated_tree_nodes(args.d, args.level, g),
-                          f"truncated-tree d={args.d} level={args.level} gadget={g}")
-    elif args.kind == "mean" and args.d is not None and args.d >= 1:
-        limits.check_size(args.d + 2, f"mean d={args.d}")
-    elif args.kind == "pool2d" and None not in (args.height, args.width, args.kernel) and min(args.height, args.width, args.kernel) >= 1:
-        s = args.kernel if args.stride is None else args.stride
-        if s >= 1:
-            limits.check_size(limits.pool2d_nodes(args.height, args.width, args.kernel, s, g),
-                              f"pool2d {args.height}x{args.width} k={args.kernel} s={s} gadget={g}")
-    if args.kind == "max-tree" and args.d is not None and args.d >= 1:
-        limits.check_dense(limits.tree_dense(args.d, g), f"max-tree d={args.d} gadget={g}")
-    elif args.kind == "max-chain" and args.d is not None and args.d >= 1:
-        limits.check_dense(limits.chain_dense(args.d, g), f"max-chain d={args.d} gadget={g}")
-    elif args.kind == "truncated-tree" and args.d is not None and args.d >= 1 and args.level is not None and args.level >= 0:
-        limits.check_dense(limits.truncated_tree_dense(args.d, args.level, g),
-                           f"truncated-tree d={args.d} level={args.level} gadget={g}")
-    elif args.kind == "mean" and args.d is not None and args.d >= 1:
-        limits.check_dense(args.d, f"mean d={args.d}")
-    elif args.kind == "pool2d" and None not in (args.height, args.width, args.kernel):
-        s = args.kernel if args.stride is None else args.stride
-        limits.check_dense(limits.pool2d_dense(args.height, args.width, args.kernel, s, g),
-                           f"pool2d {args.height}x{args.width} k={args.kernel} s={s} gadget={g}")
+    size = _construction_size(args)
+    if size is not None:
+        nodes, dense, what = size
+        # the node count first: a construction too big to build at all says so in its own words
+        limits.check_size(nodes, what)
+        limits.check_dense(dense(), what)
 
 
 def run(args) -> int:
